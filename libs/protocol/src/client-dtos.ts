@@ -1,0 +1,48 @@
+import { IsOptional, IsString, Matches } from 'class-validator';
+import type { JsonValue } from '@kv/store';
+import { IsPresent } from './decorators';
+import { assertValid, instantiate } from './validate';
+
+const NON_NEGATIVE_INTEGER = /^(0|[1-9][0-9]{0,8})$/;
+
+/** Body of `PUT /kv/:key`. */
+export class PutValueRequest {
+  @IsPresent({ message: 'body must be a JSON object with a "value" property' })
+  value!: JsonValue;
+
+  static parse(body: unknown): PutValueRequest {
+    return assertValid(instantiate(PutValueRequest, body, 'body'));
+  }
+}
+
+/** Query of `PUT` and `DELETE /kv/:key`. */
+export class WriteQuery {
+  @IsOptional()
+  @IsString({ message: 'w must be given once' })
+  @Matches(NON_NEGATIVE_INTEGER, { message: 'w must be a non-negative integer' })
+  w?: string;
+
+  static parse(query: unknown): WriteQuery {
+    return assertValid(instantiate(WriteQuery, query, 'query'));
+  }
+}
+
+/** Query of `GET /kv`. */
+export class ListRequestQuery {
+  @IsOptional()
+  @IsString({ message: 'prefix must be given once' })
+  prefix?: string;
+
+  @IsOptional()
+  @IsString({ message: 'after must be given once' })
+  after?: string;
+
+  @IsOptional()
+  @IsString({ message: 'limit must be given once' })
+  @Matches(NON_NEGATIVE_INTEGER, { message: 'limit must be an integer from 1 to 10000' })
+  limit?: string;
+
+  static parse(query: unknown): ListRequestQuery {
+    return assertValid(instantiate(ListRequestQuery, query, 'query'));
+  }
+}

@@ -1,0 +1,44 @@
+import { ValidationArguments, ValidationOptions, registerDecorator } from 'class-validator';
+import { keyProblem } from './key';
+
+/** The property must be present; `null` is a valid JSON value, so `@IsDefined` would be wrong. */
+export function IsPresent(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isPresent',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: '$property is required', ...options },
+      validator: { validate: (value: unknown) => value !== undefined },
+    });
+}
+
+/** A store key: 1 to 256 bytes of UTF-8. */
+export function IsStoreKey(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isStoreKey',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: (args: ValidationArguments) => keyProblem(args.value) ?? 'invalid key', ...options },
+      validator: { validate: (value: unknown) => keyProblem(value) === null },
+    });
+}
+
+/** Compares with a sibling property: `through` may not lie before `from`. */
+export function IsAtLeastProperty(sibling: string, options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isAtLeastProperty',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [sibling],
+      options: { message: `$property must not be less than ${sibling}`, ...options },
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) => {
+          const other = (args.object as Record<string, unknown>)[sibling];
+          return typeof value === 'number' && typeof other === 'number' && value >= other;
+        },
+      },
+    });
+}

@@ -1,0 +1,110 @@
+import { DtoValidationError, ListRequestQuery, PutValueRequest, ReplicateRequest, ReplicateResponse, WriteQuery, keyProblem } from './index';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DtoValidationError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+    throw error;
+  }
+  throw new Error('expected a validation error');
+}
+
+describe('keyProblem', () => {
+  it.each([
+    ['a', null],
+    ['x'.repeat(256), null],
+    ['é'.repeat(128), null],
+  ])('accepts %j', (key, expected) => expect(keyProblem(key)).toBe(expected));
+
+  it.each([
+    ['', /1 to 256 bytes/],
+    ['x'.repeat(257), /got 257/],
+    ['é'.repeat(129), /got 258/],
+    ['\uD800', /lone surrogate/],
+    [42, /must be a string/],
+  ])('refuses %j', (key, message) => expect(keyProblem(key)).toMatch(message));
+});
+
+describe('PutValueRequest', () => {
+  it.each([null, 0, false, '', [], {}, { nested: [1, { a: null }] }])('accepts the JSON value %j', (value) => {
+    expect(PutValueRequest.parse({ value }).value).toEqual(value);
+  });
+
+  it('refuses a body without value, a non-object body and unknown properties', () => {
+    expect(problemsOf(() => PutValueRequest.parse({}))).toEqual(['value: body must be a JSON object with a "value" property']);
+    expect(problemsOf(() => PutValueRequest.parse([1]))).toEqual([': body must be a JSON object']);
+    expect(problemsOf(() => PutValueRequest.parse('x'))).toEqual([': body must be a JSON object']);
+    expect(problemsOf(() => PutValueRequest.parse({ value: 1, vaule: 2 }))).toEqual([
+      'vaule: property vaule should not exist',
+    ]);
+  });
+
+  it('keeps the very object it was given (no deep copy of large values)', () => {
+    const value = { big: 'x'.repeat(1000) };
+    expect(PutValueRequest.parse({ value }).value).toBe(value);
+  });
+});
+
+describe('query DTOs', () => {
+  it('accept absent and well-formed numbers', () => {
+    expect(WriteQuery.parse({}).w).toBeUndefined();
+    expect(WriteQuery.parse({ w: '3' }).w).toBe('3');
+    expect(ListRequestQuery.parse({ prefix: 'a', after: 'b', limit: '10' })).toMatchObject({ limit: '10' });
+  });
+
+  it('refuse repeated, negative, fractional and unknown parameters', () => {
+    expect(problemsOf(() => WriteQuery.parse({ w: ['1', '2'] }))[0]).toMatch(/w must be given once/);
+    expect(problemsOf(() => WriteQuery.parse({ w: '-1' }))).toEqual(['w: w must be a non-negative integer']);
+    expect(problemsOf(() => WriteQuery.parse({ w: '1.5' }))).toEqual(['w: w must be a non-negative integer']);
+    expect(problemsOf(() => ListRequestQuery.parse({ limit: 'ten' }))).toEqual(['limit: limit must be an integer from 1 to 10000']);
+    expect(problemsOf(() => ListRequestQuery.parse({ limti: '1' }))).toEqual(['limti: property limti should not exist']);
+  });
+});
+
+describe('ReplicateRequest', () => {
+  const valid = {
+    leaderEpoch: 7,
+    entries: [
+      { key: 'a', version: 1, deleted: false, value: null },
+      { key: 'b', version: 2, deleted: true },
+    ],
+    catchUp: { from: 0, through: 2 },
+  };
+
+  it('accepts a well-formed batch and a heartbeat', () => {
+    expect(ReplicateRequest.parse(valid).entries).toHaveLength(2);
+    expect(ReplicateRequest.parse({ leaderEpoch: 1, entries: [] }).catchUp).toBeUndefined();
+  });
+
+  it('names every problem in nested entries', () => {
+    const problems = problemsOf(() =>
+      ReplicateRequest.parse({
+        leaderEpoch: 0,
+        entries: [{ key: '', version: 1.5, deleted: false }, 'junk'],
+        catchUp: { from: 5, through: 4 },
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'leaderEpoch: leaderEpoch must not be less than 1',
+        'entries.0.key: key must be 1 to 256 bytes of UTF-8 (got 0)',
+        'entries.0.version: version must be an integer number',
+        'entries.0.value: value is required unless deleted is true',
+        'catchUp.through: through must not be less than from',
+      ]),
+    );
+    expect(problems.some((p) => p.startsWith('entries.1'))).toBe(true);
+  });
+
+  it('refuses entries that are not an array', () => {
+    expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: {} }))).toContain('entries: entries must be an array');
+  });
+});
+
+describe('ReplicateResponse', () => {
+  it('validates what a follower answers', () => {
+    expect(ReplicateResponse.parse({ followerId: 'f', leaderEpoch: 1, appliedVersion: 3 }).appliedVersion).toBe(3);
+    expect(problemsOf(() => ReplicateResponse.parse({ followerId: '', leaderEpoch: 1, appliedVersion: -1 }))).toHaveLength(2);
+  });
+});

@@ -1,0 +1,10 @@
+export * from './limits';
+export { keyProblem } from './key';
+export { PutValueRequest, WriteQuery, ListRequestQuery } from './client-dtos';
+export { ReplicatedEntry, CatchUpRange, ReplicateRequest, ReplicateResponse, toReplicatedEntry, toStoreEntry } from './replication-dtos';
+export { DtoValidationError, assertValid } from './validate';
+export type { DtoProblem } from './validate';
+export type * from './responses';
+export const REPLICATION_PATH = '/replicate';
+export const CLUSTER_TOKEN_HEADER = 'x-cluster-token';
+export const REQUEST_ID_HEADER = 'x-request-id';

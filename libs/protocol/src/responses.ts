@@ -1,0 +1,55 @@
+import type { JsonValue } from '@kv/store';
+
+/** Shapes of the client API's answers (API.md). */
+export interface WriteResponse {
+  key: string;
+  version: number;
+  acks: number;
+  quorum: number;
+}
+
+export interface ReadResponse {
+  key: string;
+  value: JsonValue;
+  version: number;
+}
+
+export interface ListResponse {
+  items: ReadResponse[];
+  next: string | null;
+}
+
+export interface ErrorResponse {
+  error: string;
+  code: string;
+  [detail: string]: unknown;
+}
+
+export type FollowerState = 'up' | 'catching-up' | 'down';
+
+export interface FollowerStatus {
+  url: string;
+  ackedVersion: number;
+  lag: number;
+  state: FollowerState;
+  lastError: string | null;
+}
+
+export interface LeaderStatus {
+  role: 'leader';
+  version: number;
+  keys: number;
+  writeQuorum: number;
+  followers: FollowerStatus[];
+}
+
+export interface FollowerNodeStatus {
+  role: 'follower';
+  appliedVersion: number;
+  keys: number;
+}
+
+export interface HealthResponse {
+  status: 'ok';
+  role: 'leader' | 'follower';
+}

@@ -1,0 +1,170 @@
+import { VersionedStore, type Entry, type JsonValue } from '@kv/store';
+import { ReplicateRequest, ReplicatedEntry, type FollowerStatus } from '@kv/protocol';
+import { QuorumCounter, type QuorumResult } from '@kv/quorum';
+import { OutgoingMessage, Replicator, ReplicatorOptions } from './replicator';
+import { Clock } from './clock';
+import { ReplicationTransport } from './transport';
+
+export interface ReplicationObserver {
+  answered?(message: OutgoingMessage, elapsedMs: number): void;
+  failed?(message: OutgoingMessage, error: string): void;
+  stateChanged?(follower: string, from: FollowerStatus['state'], to: FollowerStatus['state'], lastError: string | null): void;
+}
+
+export interface ReplicationLeaderOptions {
+  readonly store: VersionedStore;
+  /** Identifies this leader's history; followers drop data from an older epoch. */
+  readonly epoch: number;
+  readonly replication: Omit<ReplicatorOptions, 'followers'>;
+  readonly followers: readonly string[];
+  readonly replicationTimeoutMs: number;
+  readonly transport: ReplicationTransport;
+  readonly clock: Clock;
+  readonly observer?: ReplicationObserver;
+}
+
+/** A write the leader has applied; `quorum` settles when enough followers acked it (or not). */
+export interface WriteTicket {
+  readonly entry: Entry;
+  readonly quorum: Promise<QuorumResult>;
+}
+
+/**
+ * The leader's write path: assigns versions, applies to its store, hands entries to the
+ * Replicator, counts each write's acks, and pumps messages through the transport.
+ * All I/O goes through the injected transport and clock.
+ */
+export class ReplicationLeader {
+  readonly store: VersionedStore;
+  private readonly replicator: Replicator;
+  private readonly pending = new Map<number, QuorumCounter>();
+  private wake: { at: number; timer: { cancel(): void } } | null = null;
+  private stopped = false;
+  private lastStates: FollowerStatus['state'][];
+
+  constructor(private readonly options: ReplicationLeaderOptions) {
+    this.store = options.store;
+    const source = {
+      get version() {
+        return options.store.maxVersion;
+      },
+      entriesAfter: (after: number, through: number, limit: number) => options.store.entriesAfter(after, through, limit),
+    };
+    this.replicator = new Replicator(
+      { ...options.replication, followers: options.followers },
+      source,
+      {
+        acked: (follower, versions) => versions.forEach((v) => this.pending.get(v)?.ack(follower)),
+        failed: (follower, versions) => versions.forEach((v) => this.pending.get(v)?.fail(follower)),
+      },
+      options.clock.now(),
+    );
+    this.lastStates = this.replicator.status().map((s) => s.state);
+    this.pump();
+  }
+
+  get version(): number {
+    return this.store.maxVersion;
+  }
+
+  get followerCount(): number {
+    return this.options.followers.length;
+  }
+
+  /** Applies a PUT and starts replicating it. `bytes` is the serialized size of the value. */
+  put(key: string, value: JsonValue, bytes: number, quorum: number): WriteTicket {
+    return this.write({ key, version: this.store.maxVersion + 1, deleted: false, value }, bytes, quorum);
+  }
+
+  /** Applies a DELETE, or returns null when the key is absent. */
+  remove(key: string, quorum: number): WriteTicket | null {
+    if (this.store.get(key) === undefined) return null;
+    return this.write({ key, version: this.store.maxVersion + 1, deleted: true }, key.length, quorum);
+  }
+
+  status(): FollowerStatus[] {
+    return this.replicator.status();
+  }
+
+  /** Stops sending; writes still waiting settle at their deadline. */
+  stop(): void {
+    this.stopped = true;
+    this.wake?.timer.cancel();
+    this.wake = null;
+  }
+
+  private write(entry: Entry, bytes: number, quorum: number): WriteTicket {
+    this.store.apply(entry);
+    const counter = new QuorumCounter({
+      needed: quorum,
+      voters: this.options.followers.length,
+      timeoutMs: this.options.replicationTimeoutMs,
+      setTimer: this.options.clock.setTimer,
+    });
+    if (!counter.isSettled) {
+      this.pending.set(entry.version, counter);
+      void counter.result.then(() => this.pending.delete(entry.version));
+    }
+    this.replicator.append(entry, bytes, this.options.clock.now());
+    this.pump();
+    return { entry, quorum: counter.result };
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const now = this.options.clock.now();
+    for (const message of this.replicator.takeMessages(now)) this.send(message, now);
+    this.noteStateChanges();
+    this.scheduleWake();
+  }
+
+  private send(message: OutgoingMessage, sentAt: number): void {
+    const request = Object.assign(new ReplicateRequest(), {
+      leaderEpoch: this.options.epoch,
+      entries: message.entries as ReplicatedEntry[],
+      ...(message.catchUp ? { catchUp: message.catchUp } : {}),
+    });
+    this.options.transport.send(message.follower, request).then(
+      (response) => {
+        if (this.stopped) return;
+        const now = this.options.clock.now();
+        this.options.observer?.answered?.(message, now - sentAt);
+        this.replicator.onResponse(message, response, now);
+        this.store.dropTombstonesThrough(this.replicator.minAckedVersion());
+        this.pump();
+      },
+      (error: unknown) => {
+        if (this.stopped) return;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.options.observer?.failed?.(message, reason);
+        this.replicator.onFailure(message, reason, this.options.clock.now());
+        this.pump();
+      },
+    );
+  }
+
+  private scheduleWake(): void {
+    const at = this.replicator.nextWakeAt();
+    if (this.wake && this.wake.at <= at) return;
+    this.wake?.timer.cancel();
+    this.wake = null;
+    if (at === Infinity) return;
+    const delay = Math.max(0, at - this.options.clock.now());
+    this.wake = {
+      at,
+      timer: this.options.clock.setTimer(() => {
+        this.wake = null;
+        this.pump();
+      }, delay),
+    };
+  }
+
+  private noteStateChanges(): void {
+    const observer = this.options.observer?.stateChanged;
+    if (!observer) return;
+    this.replicator.status().forEach((s, i) => {
+      if (s.state !== this.lastStates[i]) observer(s.url, this.lastStates[i], s.state, s.lastError);
+      this.lastStates[i] = s.state;
+    });
+  }
+}
