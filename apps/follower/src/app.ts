@@ -1,0 +1,66 @@
+import express, { type Express } from 'express';
+import { Gauge, type Registry } from 'prom-client';
+import type { VersionedStore } from '@kv/store';
+import type { FollowerNodeStatus, HealthResponse } from '@kv/protocol';
+import { REPLICATION_PATH } from '@kv/protocol';
+import {
+  KvError,
+  errorHandler,
+  httpMetrics,
+  methodNotAllowed,
+  metricsRoute,
+  readRoutes,
+  requestContext,
+  routeNotFound,
+  type Logger,
+} from '@kv/node-kit';
+import type { FollowerReplica } from '@kv/replication';
+import { replicationRoute } from './replication-route';
+
+export interface FollowerAppDeps {
+  readonly store: VersionedStore;
+  readonly replica: FollowerReplica;
+  readonly leaderUrl: string | null;
+  readonly clusterToken: string | null;
+  readonly logger: Logger;
+  readonly registry: Registry;
+}
+
+/** The follower's HTTP API (API.md), without listening. */
+export function createFollowerApp({ store, replica, leaderUrl, clusterToken, logger, registry }: FollowerAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(logger));
+  app.use(httpMetrics(registry));
+  new Gauge({ name: 'kv_keys', help: 'Live keys held', registers: [registry], collect() { this.set(store.keyCount); } });
+  new Gauge({
+    name: 'kv_applied_version',
+    help: 'Every write up to this version is applied here',
+    registers: [registry],
+    collect() {
+      this.set(replica.appliedVersion);
+    },
+  });
+
+  app.get('/health', (_req, res) => {
+    const body: HealthResponse = { status: 'ok', role: 'follower' };
+    res.json(body);
+  });
+  app.get('/status', (_req, res) => {
+    const body: FollowerNodeStatus = { role: 'follower', appliedVersion: replica.appliedVersion, keys: store.keyCount };
+    res.json(body);
+  });
+  app.get('/metrics', metricsRoute(registry));
+  app.use(replicationRoute(replica, clusterToken, registry, logger));
+  app.use(readRoutes(store));
+  const refuseWrite = () => new KvError('NOT_LEADER', 'Only leader accepts writes', { leader: leaderUrl });
+  app.put('/kv/:key', (_req, _res, next) => next(refuseWrite()));
+  app.delete('/kv/:key', (_req, _res, next) => next(refuseWrite()));
+  app.all('/kv/:key', methodNotAllowed(['GET', 'PUT', 'DELETE']));
+  app.all(REPLICATION_PATH, methodNotAllowed(['POST']));
+  for (const path of ['/health', '/status', '/metrics']) app.all(path, methodNotAllowed(['GET']));
+  app.use(routeNotFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,211 @@
+import request from 'supertest';
+import pino from 'pino';
+import { VersionedStore } from '@kv/store';
+import { ReplicateResponse, type ReplicateRequest } from '@kv/protocol';
+import { ReplicationLeader, systemClock, type ReplicationTransport } from '@kv/replication';
+import { createRegistry } from '@kv/node-kit';
+import { createLeaderApp } from './app';
+import { leaderMetrics } from './leader-metrics';
+
+/** Followers that answer at once, or refuse when `down` holds their URL. */
+function fakeFollowers(count: number) {
+  const down = new Set<string>();
+  /** Followers that never answer (a paused process). */
+  const silent = new Set<string>();
+  const urls = Array.from({ length: count }, (_, i) => `http://f${i + 1}.test`);
+  const transport: ReplicationTransport = {
+    async send(follower: string, req: ReplicateRequest) {
+      if (down.has(follower)) throw new Error('connect ECONNREFUSED');
+      if (silent.has(follower)) return new Promise<ReplicateResponse>(() => undefined);
+      const applied = req.catchUp ? req.catchUp.through : Math.max(0, ...req.entries.map((e) => e.version));
+      return Object.assign(new ReplicateResponse(), { followerId: follower, leaderEpoch: req.leaderEpoch, appliedVersion: applied });
+    },
+  };
+  return { urls, down, silent, transport };
+}
+
+function setup(options: { followers?: number; writeQuorum?: number; timeoutMs?: number } = {}) {
+  const fake = fakeFollowers(options.followers ?? 5);
+  const registry = createRegistry({ defaultMetrics: false });
+  const built: { leader?: ReplicationLeader } = {};
+  const metrics = leaderMetrics(registry, () => built.leader as ReplicationLeader);
+  const leader = new ReplicationLeader({
+    store: new VersionedStore(),
+    epoch: 1,
+    followers: fake.urls,
+    replication: { minDelayMs: 0, maxDelayMs: 0 },
+    replicationTimeoutMs: options.timeoutMs ?? 2000,
+    transport: fake.transport,
+    clock: systemClock,
+    observer: metrics.observer,
+  });
+  built.leader = leader;
+  const app = createLeaderApp({ leader, writeQuorum: options.writeQuorum ?? 3, logger: pino({ level: 'silent' }), registry, metrics });
+  return { app, leader, fake };
+}
+
+let current: ReturnType<typeof setup> | undefined;
+afterEach(() => current?.leader.stop());
+const fresh = (options?: Parameters<typeof setup>[0]) => (current = setup(options));
+
+describe('leader writes', () => {
+  it('PUT answers key, version, acks and quorum; GET returns the value', async () => {
+    const { app } = fresh();
+    const put = await request(app).put('/kv/hello').send({ value: { nested: [1, 'two', null] } });
+    expect(put.status).toBe(200);
+    expect(put.body).toEqual({ key: 'hello', version: 1, acks: 3, quorum: 3 });
+    const get = await request(app).get('/kv/hello');
+    expect(get.body).toEqual({ key: 'hello', value: { nested: [1, 'two', null] }, version: 1 });
+  });
+
+  it('accepts null, false and 0 as values, whatever the content type', async () => {
+    const { app } = fresh();
+    for (const value of [null, false, 0]) {
+      const res = await request(app).put('/kv/k').set('Content-Type', 'text/plain').send(JSON.stringify({ value }));
+      expect(res.status).toBe(200);
+      expect((await request(app).get('/kv/k')).body.value).toBe(value);
+    }
+  });
+
+  it('assigns strictly increasing versions across PUT and DELETE', async () => {
+    const { app } = fresh();
+    const versions: number[] = [];
+    versions.push((await request(app).put('/kv/a').send({ value: 1 })).body.version);
+    versions.push((await request(app).put('/kv/b').send({ value: 1 })).body.version);
+    versions.push((await request(app).delete('/kv/a')).body.version);
+    versions.push((await request(app).put('/kv/a').send({ value: 2 })).body.version);
+    expect(versions).toEqual([1, 2, 3, 4]);
+    expect((await request(app).get('/kv/a')).body.version).toBe(4);
+  });
+
+  it('honours ?w= from 0 to the follower count', async () => {
+    const { app } = fresh();
+    expect((await request(app).put('/kv/a?w=0').send({ value: 1 })).body).toMatchObject({ acks: 0, quorum: 0 });
+    expect((await request(app).put('/kv/a?w=5').send({ value: 1 })).body).toMatchObject({ acks: 5, quorum: 5 });
+    expect((await request(app).delete('/kv/a?w=1')).body).toMatchObject({ acks: 1, quorum: 1 });
+  });
+
+  it('DELETE of an absent key is 404 and uses no version', async () => {
+    const { app, leader } = fresh();
+    const res = await request(app).delete('/kv/ghost');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'KEY_NOT_FOUND', key: 'ghost' });
+    expect(leader.version).toBe(0);
+  });
+
+  it('answers 503 with the contract fields when the quorum cannot be reached, and keeps the write', async () => {
+    const { app, fake } = fresh();
+    fake.urls.slice(0, 3).forEach((u) => fake.down.add(u));
+    const res = await request(app).put('/kv/k').send({ value: 'kept' });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ key: 'k', version: 1, quorum: 3, code: 'QUORUM_NOT_REACHED' });
+    expect(res.body.acks).toBeLessThan(3);
+    expect(typeof res.body.error).toBe('string');
+    expect((await request(app).get('/kv/k')).body).toMatchObject({ value: 'kept', version: 1 });
+  });
+
+  it('answers 503 at the replication timeout when followers are silent', async () => {
+    const { app, fake } = fresh({ timeoutMs: 100 });
+    fake.urls.forEach((u) => fake.silent.add(u));
+    const res = await request(app).put('/kv/k?w=2').send({ value: 1 });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ acks: 0, quorum: 2, version: 1 });
+  });
+});
+
+describe('leader refuses bad input and changes nothing', () => {
+  const cases: Array<[string, (app: ReturnType<typeof setup>['app']) => request.Test, number, string]> = [
+    ['a body without value', (app) => request(app).put('/kv/k').send({ val: 1 }), 400, 'INVALID_BODY'],
+    ['a body that is not an object', (app) => request(app).put('/kv/k').send([1]), 400, 'INVALID_BODY'],
+    ['a body that is a bare string', (app) => request(app).put('/kv/k').set('Content-Type', 'application/json').send('"v"'), 400, 'MALFORMED_JSON'],
+    ['an empty body', (app) => request(app).put('/kv/k'), 400, 'INVALID_BODY'],
+    ['malformed JSON', (app) => request(app).put('/kv/k').set('Content-Type', 'application/json').send('{"value":'), 400, 'MALFORMED_JSON'],
+    ['a key over 256 bytes', (app) => request(app).put(`/kv/${'k'.repeat(257)}`).send({ value: 1 }), 400, 'INVALID_KEY'],
+    ['w above the follower count', (app) => request(app).put('/kv/k?w=6').send({ value: 1 }), 400, 'INVALID_QUERY'],
+    ['w negative', (app) => request(app).put('/kv/k?w=-1').send({ value: 1 }), 400, 'INVALID_QUERY'],
+    ['w not a number', (app) => request(app).put('/kv/k?w=all').send({ value: 1 }), 400, 'INVALID_QUERY'],
+    ['w twice', (app) => request(app).put('/kv/k?w=1&w=2').send({ value: 1 }), 400, 'INVALID_QUERY'],
+    ['bad percent-encoding', (app) => request(app).put('/kv/%E0%A4%A').send({ value: 1 }), 400, 'MALFORMED_URL'],
+    ['a value over 1 MiB', (app) => request(app).put('/kv/k').send({ value: 'x'.repeat(1_048_575) }), 413, 'VALUE_TOO_LARGE'],
+    ['a body far over the limit', (app) => request(app).put('/kv/k').send({ value: 'x'.repeat(2_000_000) }), 413, 'PAYLOAD_TOO_LARGE'],
+  ];
+
+  it.each(cases)('%s', async (_name, send, status, code) => {
+    const { app, leader } = fresh();
+    const res = await send(app);
+    expect(res.status).toBe(status);
+    expect(res.type).toBe('application/json');
+    expect(res.body.code).toBe(code);
+    expect(typeof res.body.error).toBe('string');
+    expect(leader.version).toBe(0);
+    expect(leader.store.keyCount).toBe(0);
+  });
+
+  it('accepts a value of exactly 1 MiB serialized', async () => {
+    const { app } = fresh();
+    const res = await request(app).put('/kv/k?w=0').send({ value: 'x'.repeat(1_048_574) });
+    expect(res.status).toBe(200);
+  });
+
+  it('accepts keys of 256 bytes and UTF-8 keys, percent-encoded', async () => {
+    const { app } = fresh();
+    expect((await request(app).put(`/kv/${'k'.repeat(256)}`).send({ value: 1 })).status).toBe(200);
+    expect((await request(app).put(`/kv/${encodeURIComponent('clé/ü')}`).send({ value: 1 })).body.key).toBe('clé/ü');
+    expect((await request(app).get(`/kv/${encodeURIComponent('clé/ü')}`)).body.value).toBe(1);
+  });
+});
+
+describe('leader reads, listing and operations', () => {
+  it('GET of an absent key is 404 JSON', async () => {
+    const { app } = fresh();
+    const res = await request(app).get('/kv/none');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'KEY_NOT_FOUND' });
+  });
+
+  it('lists by prefix in byte order with after, limit and next', async () => {
+    const { app } = fresh();
+    for (const key of ['b', 'a2', 'a1', 'a3', 'c']) await request(app).put(`/kv/${key}?w=0`).send({ value: key });
+    await request(app).delete('/kv/a2?w=0');
+    const first = await request(app).get('/kv?prefix=a&limit=1');
+    expect(first.body).toEqual({ items: [{ key: 'a1', value: 'a1', version: 3 }], next: 'a1' });
+    const second = await request(app).get('/kv?prefix=a&after=a1');
+    expect(second.body).toEqual({ items: [{ key: 'a3', value: 'a3', version: 4 }], next: null });
+    expect((await request(app).get('/kv')).body.items.map((i: { key: string }) => i.key)).toEqual(['a1', 'a3', 'b', 'c']);
+  });
+
+  it.each(['0', '10001', 'ten', '1.5'])('refuses limit=%s', async (limit) => {
+    const { app } = fresh();
+    const res = await request(app).get(`/kv?limit=${limit}`);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('INVALID_QUERY');
+  });
+
+  it('answers health, status and metrics', async () => {
+    const { app } = fresh();
+    await request(app).put('/kv/a').send({ value: 1 });
+    expect((await request(app).get('/health')).body).toEqual({ status: 'ok', role: 'leader' });
+    const status = (await request(app).get('/status')).body;
+    expect(status).toMatchObject({ role: 'leader', version: 1, keys: 1, writeQuorum: 3 });
+    expect(status.followers).toHaveLength(5);
+    expect(Object.keys(status.followers[0]).sort()).toEqual(['ackedVersion', 'lag', 'lastError', 'state', 'url']);
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/kv_write_duration_seconds_count\{op="put",quorum="3",outcome="ok"\} 1/);
+    expect(metrics.text).toMatch(/kv_follower_lag\{follower="http:\/\/f1.test"\}/);
+    expect(metrics.text).toMatch(/kv_version 1/);
+  });
+
+  it('answers unknown routes and methods with JSON, never HTML', async () => {
+    const { app } = fresh();
+    const unknown = await request(app).get('/nowhere');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('ROUTE_NOT_FOUND');
+    const method = await request(app).post('/kv/a');
+    expect(method.status).toBe(405);
+    expect(method.headers.allow).toBe('GET, PUT, DELETE');
+    const replicate = await request(app).post('/replicate').send({});
+    expect(replicate.status).toBe(403);
+    expect(replicate.body.code).toBe('NOT_FOLLOWER');
+  });
+});

@@ -1,0 +1,59 @@
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+import type { HealthResponse, LeaderStatus } from '@kv/protocol';
+import { REPLICATION_PATH } from '@kv/protocol';
+import {
+  KvError,
+  errorHandler,
+  httpMetrics,
+  methodNotAllowed,
+  metricsRoute,
+  readRoutes,
+  requestContext,
+  routeNotFound,
+  type Logger,
+} from '@kv/node-kit';
+import type { ReplicationLeader } from '@kv/replication';
+import { writeRoutes } from './write-routes';
+import type { LeaderMetrics } from './leader-metrics';
+
+export interface LeaderAppDeps {
+  readonly leader: ReplicationLeader;
+  readonly writeQuorum: number;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: LeaderMetrics;
+}
+
+/** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
+export function createLeaderApp({ leader, writeQuorum, logger, registry, metrics }: LeaderAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(logger));
+  app.use(httpMetrics(registry));
+
+  app.get('/health', (_req, res) => {
+    const body: HealthResponse = { status: 'ok', role: 'leader' };
+    res.json(body);
+  });
+  app.get('/status', (_req, res) => {
+    const body: LeaderStatus = {
+      role: 'leader',
+      version: leader.version,
+      keys: leader.store.keyCount,
+      writeQuorum,
+      followers: leader.status(),
+    };
+    res.json(body);
+  });
+  app.get('/metrics', metricsRoute(registry));
+  app.use(readRoutes(leader.store));
+  app.use(writeRoutes(leader, writeQuorum, metrics));
+  app.all('/kv/:key', methodNotAllowed(['GET', 'PUT', 'DELETE']));
+  app.all(REPLICATION_PATH, (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
+  for (const path of ['/health', '/status', '/metrics']) app.all(path, methodNotAllowed(['GET']));
+  app.use(routeNotFound);
+  app.use(errorHandler(logger));
+  return app;
+}

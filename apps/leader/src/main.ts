@@ -1,0 +1,25 @@
+import { ConfigError, createLogger, parseLeaderConfig, serve } from '@kv/node-kit';
+import { createLeaderNode } from './leader-node';
+
+function main(): void {
+  let config;
+  try {
+    config = parseLeaderConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`leader: ${error.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config);
+  const node = createLeaderNode(config, logger, { defaultMetrics: true });
+  serve(node.app, logger, {
+    port: config.port,
+    host: config.host,
+    readyMessage: (url) =>
+      `leader ready on ${url}: ${config.followers.length} followers, write quorum ${config.writeQuorum}, ` +
+      `delay ${config.minDelayMs}-${config.maxDelayMs} ms, replication timeout ${config.replicationTimeoutMs} ms`,
+    onShutdown: () => node.close(),
+  });
+}
+
+main();

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { NodeProcess } from './node-process';
+import { freePort } from './free-port';
+
+/** A stand-in node: answers /health, logs a ready line, exits 0 on SIGTERM. */
+const FIXTURE = `
+const http = require('node:http');
+if (process.env.FAIL_AT_START) { console.error('bad config: ' + process.env.FAIL_AT_START); process.exit(1); }
+const server = http.createServer((req, res) => res.end(JSON.stringify({ status: 'ok', name: process.env.NODE_NAME, extra: process.env.EXTRA })));
+server.listen(Number(process.env.PORT), process.env.HOST, () => console.log('ready'));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+describe('NodeProcess', () => {
+  let dir: string;
+  let script: string;
+  const started: NodeProcess[] = [];
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'node-process-'));
+    script = path.join(dir, 'fixture.js');
+    writeFileSync(script, FIXTURE);
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((n) => n.kill()));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function node(env: Record<string, string> = {}) {
+    const n = new NodeProcess({ name: 'n1', role: 'follower', script, host: '127.0.0.1', port: await freePort(), env, readyTimeoutMs: 5000 });
+    started.push(n);
+    return n;
+  }
+
+  it('picks a port that can be bound', async () => {
+    const port = await freePort();
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('starts, waits for health, passes the environment, and stops with exit code 0', async () => {
+    const n = await node({ EXTRA: 'yes' });
+    await n.start();
+    const body = await (await fetch(`${n.url}/health`)).json();
+    expect(body).toEqual({ status: 'ok', name: 'n1', extra: 'yes' });
+    expect(n.lines).toContain('ready');
+    expect(await n.stop()).toBe(0);
+    expect(n.running).toBe(false);
+  });
+
+  it('restarts on the same port after kill -9', async () => {
+    const n = await node();
+    await n.start();
+    const firstPid = n.pid;
+    await n.kill();
+    expect(n.running).toBe(false);
+    await n.start({ EXTRA: 'again' });
+    expect(n.pid).not.toBe(firstPid);
+    const body = (await (await fetch(`${n.url}/health`)).json()) as { extra?: string };
+    expect(body.extra).toBe('again');
+  });
+
+  it('reports a node that exits before it is ready, with its output', async () => {
+    const n = await node({ FAIL_AT_START: 'PORT' });
+    await expect(n.start()).rejects.toThrow(/exited with code 1 before it was ready:\nbad config: PORT/);
+  });
+});

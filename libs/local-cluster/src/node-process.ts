@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+
+export type Role = 'leader' | 'follower';
+
+export interface NodeProcessOptions {
+  readonly name: string;
+  readonly role: Role;
+  readonly script: string;
+  readonly host: string;
+  readonly port: number;
+  readonly env: Readonly<Record<string, string>>;
+  /** Every line the node prints, stdout and stderr alike. */
+  readonly onLine?: (name: string, line: string) => void;
+  readonly readyTimeoutMs?: number;
+}
+
+const live = new Set<ChildProcess>();
+// Last resort: never leave a node behind when the process that started it exits.
+process.on('exit', () => {
+  for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/** One leader or follower process that can be stopped, killed, paused and restarted on its port. */
+export class NodeProcess {
+  readonly lines: string[] = [];
+  private child: ChildProcess | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  env: Record<string, string>;
+
+  constructor(private readonly options: NodeProcessOptions) {
+    this.env = { ...options.env };
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get role(): Role {
+    return this.options.role;
+  }
+
+  get port(): number {
+    return this.options.port;
+  }
+
+  get url(): string {
+    return `http://${this.options.host}:${this.options.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Starts the process and waits until `/health` answers. */
+  async start(envOverrides: Record<string, string> = {}): Promise<void> {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    this.env = { ...this.env, ...envOverrides };
+    const child = spawn(process.execPath, [this.options.script], {
+      env: { PATH: process.env.PATH ?? '', ...this.env, PORT: String(this.port), HOST: this.options.host, NODE_NAME: this.name },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    live.add(child);
+    this.exited = new Promise((resolve) => child.once('exit', (code) => (live.delete(child), resolve(code))));
+    for (const stream of [child.stdout, child.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        this.lines.push(line);
+        this.options.onLine?.(this.name, line);
+      });
+    }
+    await this.waitHealthy(this.options.readyTimeoutMs ?? 15_000);
+  }
+
+  /** SIGTERM and wait for the exit code (the contract: 0 after finishing requests in flight). */
+  async stop(timeoutMs = 10_000): Promise<number | null> {
+    if (!this.running) return this.child?.exitCode ?? null;
+    this.signal('SIGCONT');
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  /** kill -9: no chance to finish anything. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.signal('SIGKILL');
+    await this.exited;
+  }
+
+  pause(): void {
+    this.signal('SIGSTOP');
+  }
+
+  resume(): void {
+    this.signal('SIGCONT');
+  }
+
+  /** Resolves with the exit code once the process ends by itself. */
+  waitExit(): Promise<number | null> {
+    return this.exited;
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child?.kill(signal);
+  }
+
+  private async waitHealthy(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) {
+        throw new Error(`${this.name} exited with code ${this.child?.exitCode} before it was ready:\n${this.lines.slice(-10).join('\n')}`);
+      }
+      try {
+        const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`${this.name} was not ready within ${timeoutMs} ms:\n${this.lines.slice(-10).join('\n')}`);
+  }
+}

@@ -1,0 +1,12 @@
+export { KvError, ERROR_STATUS } from './errors';
+export type { ErrorCode } from './errors';
+export { errorHandler, routeNotFound, methodNotAllowed } from './error-handler';
+export { parseLeaderConfig, parseFollowerConfig, ConfigError, DEFAULT_WRITE_QUORUM } from './config';
+export type { Env, LeaderConfig, FollowerConfig, NodeConfig, LogLevel, FsyncPolicy } from './config';
+export { createLogger } from './logger';
+export type { Logger } from './logger';
+export { jsonBody, keyParam, requestContext, requireClusterToken } from './http';
+export { readRoutes } from './read-routes';
+export { serve } from './serve';
+export type { ServeOptions } from './serve';
+export { createRegistry, httpMetrics, metricsRoute } from './metrics';

@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import type { VersionedStore } from '@kv/store';
+import { DEFAULT_LIST_LIMIT, ListRequestQuery, MAX_LIST_LIMIT, DtoValidationError, type ListResponse, type ReadResponse } from '@kv/protocol';
+import { KvError } from './errors';
+import { keyParam } from './http';
+import { methodNotAllowed } from './error-handler';
+
+function listQuery(query: unknown): { prefix?: string; after?: string; limit: number } {
+  let parsed: ListRequestQuery;
+  try {
+    parsed = ListRequestQuery.parse(query);
+  } catch (error) {
+    if (error instanceof DtoValidationError) throw new KvError('INVALID_QUERY', error.message);
+    throw error;
+  }
+  const limit = parsed.limit === undefined ? DEFAULT_LIST_LIMIT : Number(parsed.limit);
+  if (limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new KvError('INVALID_QUERY', `limit must be an integer from 1 to ${MAX_LIST_LIMIT} (got ${parsed.limit})`);
+  }
+  return { prefix: parsed.prefix, after: parsed.after, limit };
+}
+
+/** `GET /kv/:key` and `GET /kv`, the same on every node. Writes are mounted by each app. */
+export function readRoutes(store: VersionedStore): Router {
+  const router = Router();
+  router.get('/kv', (req, res) => {
+    const page = store.list(listQuery(req.query));
+    const body: ListResponse = {
+      items: page.items.map(({ key, value, version }) => ({ key, value, version })),
+      next: page.next,
+    };
+    res.json(body);
+  });
+  router.all('/kv', methodNotAllowed(['GET']));
+  router.get('/kv/:key', (req, res) => {
+    const key = keyParam(req.params.key);
+    const entry = store.get(key);
+    if (!entry) throw new KvError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found`, { key });
+    const body: ReadResponse = { key, value: entry.value, version: entry.version };
+    res.json(body);
+  });
+  return router;
+}

@@ -1,0 +1,63 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+
+export interface ServeOptions {
+  readonly port: number;
+  readonly host: string;
+  /** The ready line, given the URL actually bound (PORT=0 picks a free port). */
+  readonly readyMessage: (url: string) => string;
+  /** Runs after the last in-flight request finished, before exit. */
+  readonly onShutdown?: () => Promise<void> | void;
+  /** Gives up on in-flight requests after this long. */
+  readonly shutdownTimeoutMs?: number;
+}
+
+/**
+ * Listens, logs one ready line, and on SIGTERM/SIGINT stops accepting, lets in-flight
+ * requests finish, runs onShutdown and exits 0. A port that cannot be bound exits 1.
+ */
+export function serve(app: Express, logger: Logger, options: ServeOptions): Server {
+  const server = app.listen(options.port, options.host, () => {
+    const { port } = server.address() as AddressInfo;
+    const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+    logger.info({ port }, options.readyMessage(`http://${shownHost}:${port}`));
+  });
+  server.keepAliveTimeout = 65_000;
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    logger.fatal(`cannot listen on ${options.host}:${options.port}: ${error.code ?? error.message}`);
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received: finishing requests in flight, then exiting`);
+    const force = setTimeout(() => {
+      logger.warn('requests still in flight at the shutdown deadline; exiting anyway');
+      process.exit(0);
+    }, options.shutdownTimeoutMs ?? 10_000);
+    force.unref();
+    // Keep-alive connections whose request finishes after this point become idle later;
+    // close them as they do, or server.close() would wait for the client to hang up.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    sweep.unref();
+    server.close(async () => {
+      clearInterval(sweep);
+      try {
+        await options.onShutdown?.();
+        logger.info('stopped');
+        process.exit(0);
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      }
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return server;
+}
