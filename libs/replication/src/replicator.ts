@@ -63,8 +63,6 @@ interface QueuedEntry {
   readonly bytes: number;
   /** When its simulated network delay has passed. */
   readonly readyAt: number;
-  /** Whether the quorum was already told this entry failed on this follower. */
-  failureReported: boolean;
 }
 
 interface CatchUp {
@@ -164,7 +162,7 @@ export class Replicator {
         this.listener.failed(p.url, [entry.version]);
         continue;
       }
-      insertByReadyAt(p.queue, { entry, bytes, readyAt: now + this.delay(), failureReported: false });
+      insertByReadyAt(p.queue, { entry, bytes, readyAt: now + this.delay() });
     }
   }
 
@@ -244,12 +242,15 @@ export class Replicator {
     const backoff = this.backoff(p);
 
     if (message.kind === 'append') {
-      this.listener.failed(p.url, message.entries.map((e) => e.version));
-      if (p.mode !== 'probe') {
+      if (p.mode === 'probe') {
+        // Given up on already: these entries will reach it by catch-up, too late for their quorum.
+        this.listener.failed(p.url, message.entries.map((e) => e.version));
+      } else {
         // Retried after a backoff, without holding back newer entries that are ready sooner.
+        // The quorum hears of a failure only if the follower is given up on (markDown).
         message.entries.forEach((entry, i) => {
           const readyAt = now + backoff + this.delay();
-          insertByReadyAt(p.queue, { entry, bytes: message.entryBytes[i], readyAt, failureReported: true });
+          insertByReadyAt(p.queue, { entry, bytes: message.entryBytes[i], readyAt });
         });
       }
     } else if (message.kind === 'catch-up' && p.catchUp && message.generation === p.generation) {
@@ -331,8 +332,7 @@ export class Replicator {
   }
 
   private markDown(p: Progress, reason: string, now: number): void {
-    const unreported = p.queue.filter((q) => !q.failureReported).map((q) => q.entry.version);
-    if (unreported.length > 0) this.listener.failed(p.url, unreported);
+    if (p.queue.length > 0) this.listener.failed(p.url, p.queue.map((q) => q.entry.version));
     p.queue = [];
     p.catchUp = null;
     p.generation++;
