@@ -15,7 +15,7 @@ import {
   type Logger,
 } from '@kv/node-kit';
 import type { FollowerReplica } from '@kv/replication';
-import { replicationRoute } from './replication-route';
+import { replicationRoute, type FollowerJournal } from './replication-route';
 
 export interface FollowerAppDeps {
   readonly store: VersionedStore;
@@ -24,10 +24,13 @@ export interface FollowerAppDeps {
   readonly clusterToken: string | null;
   readonly logger: Logger;
   readonly registry: Registry;
+  readonly journal?: FollowerJournal;
+  readonly onJournalFailure?: (error: unknown) => void;
 }
 
 /** The follower's HTTP API (API.md), without listening. */
-export function createFollowerApp({ store, replica, leaderUrl, clusterToken, logger, registry }: FollowerAppDeps): Express {
+export function createFollowerApp(deps: FollowerAppDeps): Express {
+  const { store, replica, leaderUrl, logger, registry } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -52,7 +55,7 @@ export function createFollowerApp({ store, replica, leaderUrl, clusterToken, log
     res.json(body);
   });
   app.get('/metrics', metricsRoute(registry));
-  app.use(replicationRoute(replica, clusterToken, registry, logger));
+  app.use(replicationRoute(deps));
   app.use(readRoutes(store));
   const refuseWrite = () => new KvError('NOT_LEADER', 'Only leader accepts writes', { leader: leaderUrl });
   app.put('/kv/:key', (_req, _res, next) => next(refuseWrite()));

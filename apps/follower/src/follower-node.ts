@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { VersionedStore } from '@kv/store';
-import { FollowerReplica } from '@kv/replication';
+import { FollowerReplica, type FollowerMeta } from '@kv/replication';
+import { FileJournal } from '@kv/persistence';
 import { createRegistry, type FollowerConfig, type Logger } from '@kv/node-kit';
 import { createFollowerApp } from './app';
 
@@ -12,11 +13,50 @@ export interface FollowerNode {
   close(): Promise<void>;
 }
 
-/** Wires the store, the replica and the routes into one follower. */
-export function createFollowerNode(config: FollowerConfig, logger: Logger, options: { defaultMetrics?: boolean } = {}): FollowerNode {
-  const store = new VersionedStore();
-  const replica = new FollowerReplica(store, randomUUID());
+export interface FollowerNodeOptions {
+  readonly defaultMetrics?: boolean;
+  /** The node can no longer keep its promises (its disk failed): main exits. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/**
+ * Wires the store, the journal, the replica and the routes into one follower. With
+ * DATA_DIR it serves what it had at once and tells the leader how far it has everything,
+ * so only the delta is caught up.
+ */
+export async function createFollowerNode(config: FollowerConfig, logger: Logger, options: FollowerNodeOptions = {}): Promise<FollowerNode> {
+  let store = new VersionedStore();
+  let journal: FileJournal<FollowerMeta> | undefined;
+  let meta: FollowerMeta | null = null;
+  if (config.dataDir) {
+    ({ store, journal, meta } = await FileJournal.open<FollowerMeta>(config.dataDir, { fsync: config.fsync, warn: (m) => logger.warn(m) }));
+    logger.info(
+      meta
+        ? `data directory ${config.dataDir}: restored ${store.keyCount} keys, everything up to version ${meta.appliedVersion} (fsync ${config.fsync})`
+        : `data directory ${config.dataDir}: new (fsync ${config.fsync})`,
+    );
+  }
+  const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined);
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
-  const app = createFollowerApp({ store, replica, leaderUrl: config.leaderUrl, clusterToken: config.clusterToken, logger, registry });
-  return { app, store, replica, async close() {} };
+  const app = createFollowerApp({
+    store,
+    replica,
+    leaderUrl: config.leaderUrl,
+    clusterToken: config.clusterToken,
+    logger,
+    registry,
+    journal,
+    onJournalFailure: (error) => {
+      logger.fatal({ err: error }, 'cannot write to the data directory; stopping so that nothing unsaved is acknowledged');
+      options.onFatal?.(error);
+    },
+  });
+  return {
+    app,
+    store,
+    replica,
+    async close() {
+      await journal?.close();
+    },
+  };
 }

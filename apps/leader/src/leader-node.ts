@@ -1,5 +1,6 @@
 import { VersionedStore } from '@kv/store';
-import { ReplicationLeader, systemClock, type Clock } from '@kv/replication';
+import { ReplicationLeader, systemClock, type Clock, type LeaderMeta } from '@kv/replication';
+import { FileJournal } from '@kv/persistence';
 import { createRegistry, type LeaderConfig, type Logger } from '@kv/node-kit';
 import type { Express } from 'express';
 import { createHttpTransport } from './http-transport';
@@ -15,17 +16,44 @@ export interface LeaderNode {
   close(): Promise<void>;
 }
 
-/** Wires store, replication, transport, metrics and routes into one leader. */
-export function createLeaderNode(config: LeaderConfig, logger: Logger, options: { clock?: Clock; defaultMetrics?: boolean } = {}): LeaderNode {
+export interface LeaderNodeOptions {
+  readonly clock?: Clock;
+  readonly defaultMetrics?: boolean;
+  /** The node can no longer keep its promises (its disk failed): main exits. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/**
+ * Wires store, journal, replication, transport, metrics and routes into one leader.
+ * With DATA_DIR, the store and the version reservation come back from disk first.
+ */
+export async function createLeaderNode(config: LeaderConfig, logger: Logger, options: LeaderNodeOptions = {}): Promise<LeaderNode> {
+  let store = new VersionedStore();
+  let journal: FileJournal<LeaderMeta> | undefined;
+  let meta: LeaderMeta | null = null;
+  if (config.dataDir) {
+    ({ store, journal, meta } = await FileJournal.open<LeaderMeta>(config.dataDir, { fsync: config.fsync, warn: (m) => logger.warn(m) }));
+    logger.info(
+      meta
+        ? `data directory ${config.dataDir}: restored ${store.keyCount} keys, versions continue above ${meta.reservedVersion} (fsync ${config.fsync})`
+        : `data directory ${config.dataDir}: new (fsync ${config.fsync})`,
+    );
+  }
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
   const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS });
   // Metrics read the leader on scrape; the leader reports to metrics: tie the knot lazily.
   const built: { leader?: ReplicationLeader } = {};
   const metrics = leaderMetrics(registry, () => built.leader as ReplicationLeader);
   const leader = new ReplicationLeader({
-    store: new VersionedStore(),
-    // Newer than any epoch a previous run of this leader used, so followers drop that history.
-    epoch: Date.now(),
+    store,
+    // A leader without its data starts a new history; followers drop the old one.
+    epoch: meta?.epoch ?? Date.now(),
+    reservedVersion: meta?.reservedVersion ?? 0,
+    journal,
+    onJournalFailure: (error) => {
+      logger.fatal({ err: error }, 'cannot write to the data directory; stopping so that nothing unsaved is acknowledged');
+      options.onFatal?.(error);
+    },
     followers: config.followers,
     replication: { minDelayMs: config.minDelayMs, maxDelayMs: config.maxDelayMs },
     replicationTimeoutMs: config.replicationTimeoutMs,
@@ -41,6 +69,7 @@ export function createLeaderNode(config: LeaderConfig, logger: Logger, options: 
     },
   });
   built.leader = leader;
+  if (journal && !meta) await leader.persistMeta();
   const app = createLeaderApp({ leader, writeQuorum: config.writeQuorum, logger, registry, metrics });
   return {
     app,
@@ -48,6 +77,7 @@ export function createLeaderNode(config: LeaderConfig, logger: Logger, options: 
     async close() {
       leader.stop();
       transport.close();
+      await journal?.close();
     },
   };
 }

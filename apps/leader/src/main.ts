@@ -1,7 +1,7 @@
 import { ConfigError, createLogger, parseLeaderConfig, serve } from '@kv/node-kit';
 import { createLeaderNode } from './leader-node';
 
-function main(): void {
+async function main(): Promise<void> {
   let config;
   try {
     config = parseLeaderConfig(process.env);
@@ -11,7 +11,13 @@ function main(): void {
     process.exit(1);
   }
   const logger = createLogger(config);
-  const node = createLeaderNode(config, logger, { defaultMetrics: true });
+  let node;
+  try {
+    node = await createLeaderNode(config, logger, { defaultMetrics: true, onFatal: () => process.exit(1) });
+  } catch (error) {
+    logger.fatal(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
   serve(node.app, logger, {
     port: config.port,
     host: config.host,
@@ -22,4 +28,4 @@ function main(): void {
   });
 }
 
-main();
+void main();

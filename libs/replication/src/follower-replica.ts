@@ -1,7 +1,25 @@
-import { VersionedStore } from '@kv/store';
+import { VersionedStore, type Entry } from '@kv/store';
 import { ReplicateRequest, ReplicateResponse, toStoreEntry } from '@kv/protocol';
 import { VersionCoverage } from './version-coverage';
 import { StaleLeaderError } from './errors';
+
+/** What a follower persists with every change; a restart resumes from it. */
+export interface FollowerMeta {
+  readonly leaderEpoch: number;
+  readonly appliedVersion: number;
+}
+
+/** One request's effect: the answer, and the change to make durable before sending it. */
+export interface ReceiveResult {
+  readonly response: ReplicateResponse;
+  readonly adoptedNewEpoch: boolean;
+  readonly change: {
+    readonly clear?: boolean;
+    readonly apply: readonly Entry[];
+    readonly dropTombstonesThrough: number;
+    readonly meta: FollowerMeta;
+  };
+}
 
 /**
  * A follower's side of replication, without I/O: applies what the leader sends and
@@ -19,7 +37,7 @@ export class FollowerReplica {
     private readonly store: VersionedStore,
     /** New on every start: tells the leader this process may have lost what it held. */
     readonly followerId: string,
-    restored: { leaderEpoch: number; appliedVersion: number } = { leaderEpoch: 0, appliedVersion: 0 },
+    restored: FollowerMeta = { leaderEpoch: 0, appliedVersion: 0 },
   ) {
     this.epoch = restored.leaderEpoch;
     this.coverage.reset(restored.appliedVersion);
@@ -34,10 +52,10 @@ export class FollowerReplica {
   }
 
   /**
-   * Applies one request. Throws StaleLeaderError, changing nothing, when it comes from an
-   * older leader epoch. Returns what changed on the store, for persistence.
+   * Applies one request to the store. Throws StaleLeaderError, changing nothing, when it
+   * comes from an older leader epoch. The answer may be sent once `change` is durable.
    */
-  receive(request: ReplicateRequest): { response: ReplicateResponse; adoptedNewEpoch: boolean; applied: number } {
+  receive(request: ReplicateRequest): ReceiveResult {
     if (request.leaderEpoch < this.epoch) throw new StaleLeaderError(request.leaderEpoch, this.epoch);
     const adoptedNewEpoch = request.leaderEpoch > this.epoch;
     if (adoptedNewEpoch) {
@@ -46,18 +64,29 @@ export class FollowerReplica {
       this.coverage.reset();
       this.epoch = request.leaderEpoch;
     }
-    let applied = 0;
-    for (const entry of request.entries) {
-      if (entry.version <= this.coverage.watermark) continue;
-      if (this.store.apply(toStoreEntry(entry))) applied++;
+    const applied: Entry[] = [];
+    for (const replicated of request.entries) {
+      if (replicated.version <= this.coverage.watermark) continue;
+      const entry = toStoreEntry(replicated);
+      if (this.store.apply(entry)) applied.push(entry);
     }
     if (request.catchUp) {
       this.coverage.add(request.catchUp.from + 1, request.catchUp.through);
     } else {
       for (const entry of request.entries) this.coverage.add(entry.version, entry.version);
     }
-    this.store.dropTombstonesThrough(this.coverage.watermark);
-    return { response: this.position(), adoptedNewEpoch, applied };
+    const watermark = this.coverage.watermark;
+    this.store.dropTombstonesThrough(watermark);
+    return {
+      response: this.position(),
+      adoptedNewEpoch,
+      change: {
+        ...(adoptedNewEpoch ? { clear: true } : {}),
+        apply: applied,
+        dropTombstonesThrough: watermark,
+        meta: { leaderEpoch: this.epoch, appliedVersion: watermark },
+      },
+    };
   }
 
   position(): ReplicateResponse {

@@ -7,9 +7,10 @@ export type {
   ReplicationSource,
   ReplicatorOptions,
 } from './replicator';
-export { ReplicationLeader } from './replication-leader';
-export type { ReplicationLeaderOptions, ReplicationObserver, WriteTicket } from './replication-leader';
+export { ReplicationLeader, VERSION_RESERVATION_BLOCK } from './replication-leader';
+export type { LeaderJournal, LeaderMeta, ReplicationLeaderOptions, ReplicationObserver, WriteTicket } from './replication-leader';
 export { FollowerReplica } from './follower-replica';
+export type { FollowerMeta, ReceiveResult } from './follower-replica';
 export { VersionCoverage } from './version-coverage';
 export { StaleLeaderError } from './errors';
 export { systemClock } from './clock';

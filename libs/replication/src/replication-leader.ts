@@ -11,6 +11,24 @@ export interface ReplicationObserver {
   stateChanged?(follower: string, from: FollowerStatus['state'], to: FollowerStatus['state'], lastError: string | null): void;
 }
 
+/** What the leader persists with every change: enough to restart without reusing a version. */
+export interface LeaderMeta {
+  readonly epoch: number;
+  /** No version up to here may be assigned again: a restart continues above it. */
+  readonly reservedVersion: number;
+}
+
+/**
+ * Makes the leader's changes durable (its DATA_DIR journal). Calls come in the order the
+ * changes were made to the store; each resolves once that change is durable.
+ */
+export interface LeaderJournal {
+  commit(change: { apply?: readonly Entry[]; dropTombstonesThrough?: number; meta: LeaderMeta }): Promise<void>;
+}
+
+/** Versions reserved per journal write, so most writes need no extra bookkeeping. */
+export const VERSION_RESERVATION_BLOCK = 10_000;
+
 export interface ReplicationLeaderOptions {
   readonly store: VersionedStore;
   /** Identifies this leader's history; followers drop data from an older epoch. */
@@ -21,6 +39,12 @@ export interface ReplicationLeaderOptions {
   readonly transport: ReplicationTransport;
   readonly clock: Clock;
   readonly observer?: ReplicationObserver;
+  /** Without one, the leader keeps everything in memory only. */
+  readonly journal?: LeaderJournal;
+  /** The reservation the journal held at start (0 for a new data directory). */
+  readonly reservedVersion?: number;
+  /** A change could not be made durable: the leader's memory is now ahead of its disk. */
+  readonly onJournalFailure?: (error: unknown) => void;
 }
 
 /** A write the leader has applied; `quorum` settles when enough followers acked it (or not). */
@@ -41,13 +65,21 @@ export class ReplicationLeader {
   private wake: { at: number; timer: { cancel(): void } } | null = null;
   private stopped = false;
   private lastStates: FollowerStatus['state'][];
+  private reservedVersion: number;
+  /**
+   * The highest version handed to the replicator. Writes are durable before they are
+   * replicated, so no follower ever holds a version the leader could lose in a crash.
+   */
+  private replicatedVersion: number;
 
   constructor(private readonly options: ReplicationLeaderOptions) {
     this.store = options.store;
+    this.reservedVersion = options.reservedVersion ?? 0;
+    // Continue above every version a previous run may have assigned, durable or not.
+    this.store.noteVersion(this.reservedVersion);
+    this.replicatedVersion = this.store.maxVersion;
     const source = {
-      get version() {
-        return options.store.maxVersion;
-      },
+      version: () => this.replicatedVersion,
       entriesAfter: (after: number, through: number, limit: number) => options.store.entriesAfter(after, through, limit),
     };
     this.replicator = new Replicator(
@@ -67,8 +99,22 @@ export class ReplicationLeader {
     return this.store.maxVersion;
   }
 
+  get epoch(): number {
+    return this.options.epoch;
+  }
+
+  /** The metadata a journal write records now. */
+  get meta(): LeaderMeta {
+    return { epoch: this.options.epoch, reservedVersion: this.reservedVersion };
+  }
+
   get followerCount(): number {
     return this.options.followers.length;
+  }
+
+  /** Records the epoch and reservation of a new data directory before anything else. */
+  persistMeta(): Promise<void> {
+    return this.options.journal?.commit({ meta: this.meta }) ?? Promise.resolve();
   }
 
   /** Applies a PUT and starts replicating it. `bytes` is the serialized size of the value. */
@@ -105,9 +151,30 @@ export class ReplicationLeader {
       this.pending.set(entry.version, counter);
       void counter.result.then(() => this.pending.delete(entry.version));
     }
-    this.replicator.append(entry, bytes, this.options.clock.now());
-    this.pump();
-    return { entry, quorum: counter.result };
+    const replicate = () => {
+      if (entry.version > this.replicatedVersion) this.replicatedVersion = entry.version;
+      this.replicator.append(entry, bytes, this.options.clock.now());
+      this.pump();
+    };
+    const journal = this.options.journal;
+    if (!journal) {
+      replicate();
+      return { entry, quorum: counter.result };
+    }
+    if (entry.version > this.reservedVersion) this.reservedVersion = entry.version + VERSION_RESERVATION_BLOCK;
+    const durable = journal.commit({ apply: [entry], meta: this.meta });
+    durable.then(replicate, (error: unknown) => this.options.onJournalFailure?.(error));
+    // The answer waits for local durability as well as for the quorum.
+    return { entry, quorum: durable.then(() => counter.result) };
+  }
+
+  /** Forgets tombstones every follower holds, on disk too. */
+  private compactTombstones(): void {
+    const through = this.replicator.minAckedVersion();
+    if (this.store.dropTombstonesThrough(through) === 0 || !this.options.journal) return;
+    this.options.journal
+      .commit({ dropTombstonesThrough: through, meta: this.meta })
+      .catch((error: unknown) => this.options.onJournalFailure?.(error));
   }
 
   private pump(): void {
@@ -130,7 +197,7 @@ export class ReplicationLeader {
         const now = this.options.clock.now();
         this.options.observer?.answered?.(message, now - sentAt);
         this.replicator.onResponse(message, response, now);
-        this.store.dropTombstonesThrough(this.replicator.minAckedVersion());
+        this.compactTombstones();
         this.pump();
       },
       (error: unknown) => {

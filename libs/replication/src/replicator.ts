@@ -3,8 +3,8 @@ import type { FollowerState, FollowerStatus } from '@kv/protocol';
 
 /** What the replicator reads from the leader's store to catch a follower up. */
 export interface ReplicationSource {
-  /** The highest version the leader has assigned. */
-  readonly version: number;
+  /** The highest version the follower may be sent: everything up to it is durable on the leader. */
+  version(): number;
   /** Current entries, tombstones included, with after < version <= through, in version order. */
   entriesAfter(after: number, through: number, limit: number): Entry[];
 }
@@ -146,7 +146,7 @@ export class Replicator {
     now: number,
   ) {
     this.options = { random: Math.random, ...DEFAULTS, ...options };
-    this.progress = options.followers.map((url) => new Progress(url, source.version + 1, now + this.delay()));
+    this.progress = options.followers.map((url) => new Progress(url, source.version() + 1, now + this.delay()));
     for (const p of this.progress) this.progressByUrl.set(p.url, p);
   }
 
@@ -225,7 +225,7 @@ export class Replicator {
     if (p.mode === 'probe' || restarted) {
       // Back (or back with an empty memory): everything it may lack so far comes from state,
       // everything from now on live.
-      p.liveFrom = this.source.version + 1;
+      p.liveFrom = this.source.version() + 1;
       this.startCatchUp(p, now);
     } else if (firstContact) {
       this.startCatchUp(p, now);
@@ -272,7 +272,7 @@ export class Replicator {
   }
 
   status(): FollowerStatus[] {
-    const version = this.source.version;
+    const version = this.source.version();
     return this.progress.map((p) => ({
       url: p.url,
       ackedVersion: p.ackedVersion,

@@ -100,6 +100,14 @@ export class VersionedStore {
     }
   }
 
+  /**
+   * Records that versions up to `version` are taken even if no entry holds them (a leader
+   * restarting above the versions it reserved, or after its highest tombstone was dropped).
+   */
+  noteVersion(version: number): void {
+    if (version > this.highestVersion) this.highestVersion = version;
+  }
+
   /** Empties the store (a follower adopting a new leader's history). */
   clear(): void {
     this.byKey.clear();

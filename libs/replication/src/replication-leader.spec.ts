@@ -1,0 +1,82 @@
+import { VersionedStore } from '@kv/store';
+import { ReplicateResponse, type ReplicateRequest } from '@kv/protocol';
+import { ReplicationLeader, VERSION_RESERVATION_BLOCK, type LeaderJournal, type LeaderMeta } from './replication-leader';
+import { VirtualClock, flushMicrotasks } from './testing';
+import type { ReplicationTransport } from './transport';
+
+/** A journal whose commits complete only when the test says so. */
+function manualJournal() {
+  const commits: Array<{ change: Parameters<LeaderJournal['commit']>[0]; done: () => void }> = [];
+  const journal: LeaderJournal = {
+    commit: (change) => new Promise<void>((resolve) => commits.push({ change, done: resolve })),
+  };
+  return { journal, commits };
+}
+
+function recordingTransport() {
+  const sent: ReplicateRequest[] = [];
+  const transport: ReplicationTransport = {
+    async send(follower, request) {
+      sent.push(request);
+      const applied = Math.max(0, ...request.entries.map((e) => e.version), request.catchUp?.through ?? 0);
+      return Object.assign(new ReplicateResponse(), { followerId: follower, leaderEpoch: request.leaderEpoch, appliedVersion: applied });
+    },
+  };
+  return { transport, sent };
+}
+
+function leaderWith(journal: LeaderJournal, transport: ReplicationTransport, reservedVersion = 0, store = new VersionedStore()) {
+  return new ReplicationLeader({
+    store,
+    epoch: 42,
+    followers: ['f1'],
+    replication: { minDelayMs: 0, maxDelayMs: 0, heartbeatIntervalMs: 1_000_000 },
+    replicationTimeoutMs: 1000,
+    transport,
+    clock: new VirtualClock(),
+    journal,
+    reservedVersion,
+  });
+}
+
+describe('ReplicationLeader with a journal', () => {
+  it('replicates a write only once it is durable, and answers only then', async () => {
+    const { journal, commits } = manualJournal();
+    const { transport, sent } = recordingTransport();
+    const leader = leaderWith(journal, transport);
+    await flushMicrotasks();
+    const ticket = leader.put('k', 'v', 3, 1);
+    let settled = false;
+    void ticket.quorum.then(() => (settled = true));
+    await flushMicrotasks();
+    expect(sent.filter((r) => r.entries.length > 0)).toHaveLength(0);
+    expect(settled).toBe(false);
+
+    commits[0].done();
+    await flushMicrotasks();
+    expect(sent.filter((r) => r.entries.length > 0)).toHaveLength(1);
+    await expect(ticket.quorum).resolves.toMatchObject({ outcome: 'reached', acks: 1 });
+    leader.stop();
+  });
+
+  it('reserves versions in blocks, in the same record as the write that needs them', async () => {
+    const { journal, commits } = manualJournal();
+    const leader = leaderWith(journal, recordingTransport().transport);
+    leader.put('a', 1, 1, 0);
+    leader.put('b', 1, 1, 0);
+    expect(commits.map((c) => c.change.meta)).toEqual<LeaderMeta[]>([
+      { epoch: 42, reservedVersion: 1 + VERSION_RESERVATION_BLOCK },
+      { epoch: 42, reservedVersion: 1 + VERSION_RESERVATION_BLOCK },
+    ]);
+    expect(commits[0].change.apply).toEqual([{ key: 'a', version: 1, deleted: false, value: 1 }]);
+    leader.stop();
+  });
+
+  it('continues above its reservation after a restart, never reusing a version', () => {
+    const store = new VersionedStore();
+    store.apply({ key: 'a', version: 7, deleted: false, value: 1 });
+    const leader = leaderWith(manualJournal().journal, recordingTransport().transport, 10_007, store);
+    expect(leader.put('b', 2, 1, 0).entry.version).toBe(10_008);
+    leader.stop();
+  });
+});
