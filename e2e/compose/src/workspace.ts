@@ -1,0 +1,48 @@
+/** Facts about the workspace the container files must agree with. */
+import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isRecord } from './compose-file';
+
+/** Repository-relative path of each file an app's `build` target writes -> the app's project name. */
+export function buildOutputs(repoRoot: string): Map<string, string> {
+  const outputs = new Map<string, string>();
+  for (const dir of readdirSync(path.join(repoRoot, 'apps'))) {
+    const file = path.join(repoRoot, 'apps', dir, 'project.json');
+    if (!existsSync(file)) continue;
+    const project: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (!isRecord(project) || typeof project['name'] !== 'string' || !isRecord(project['targets'])) continue;
+    const build = project['targets']['build'];
+    const options = isRecord(build) ? build['options'] : undefined;
+    if (!isRecord(options) || typeof options['outputPath'] !== 'string') continue;
+    const fileName = typeof options['outputFileName'] === 'string' ? options['outputFileName'] : 'main.js';
+    outputs.set(path.posix.join(options['outputPath'], fileName), project['name']);
+  }
+  return outputs;
+}
+
+/**
+ * A preload (`NODE_OPTIONS=--require <script>`) that records every environment variable
+ * the process reads and writes their names to `out` when it exits. Reads by name (`get`,
+ * `in`) count; listing the keys does not, so a library that scans the environment does
+ * not make every variable look used — but one that copies it does: check a canary.
+ */
+export function writeEnvProbe(script: string, out: string): void {
+  writeFileSync(
+    script,
+    `const fs = require('node:fs');
+const seen = new Set();
+const note = (name) => { if (typeof name === 'string') seen.add(name); };
+process.env = new Proxy(process.env, {
+  get(target, name) { note(name); return Reflect.get(target, name); },
+  has(target, name) { note(name); return Reflect.has(target, name); },
+});
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify([...seen].sort())));
+`,
+  );
+}
+
+export function readEnvProbe(out: string): Set<string> {
+  const names: unknown = JSON.parse(readFileSync(out, 'utf8'));
+  if (!Array.isArray(names) || !names.every((n: unknown) => typeof n === 'string')) throw new Error(`${out} is not a list of names`);
+  return new Set(names);
+}
