@@ -122,7 +122,7 @@ const DEFAULTS = {
   maxCatchUpInFlight: 2,
   maxQueuedEntries: 20_000,
   retryBaseMs: 50,
-  retryMaxMs: 500,
+  retryMaxMs: 200,
   failuresBeforeDown: 3,
 };
 
