@@ -43,8 +43,12 @@ export function replicationRoute({ replica, clusterToken, registry, logger, jour
     }
     let result: ReceiveResult;
     try {
+      const previousEpoch = replica.leaderEpoch;
       result = replica.receive(request);
-      if (result.adoptedNewEpoch) logger.info({ leaderEpoch: request.leaderEpoch }, `following leader epoch ${request.leaderEpoch}; data of older epochs dropped`);
+      if (result.adoptedNewEpoch) {
+        const dropped = previousEpoch === 0 ? '' : `; what it held from epoch ${previousEpoch} is dropped`;
+        logger.info({ leaderEpoch: request.leaderEpoch }, `following leader epoch ${request.leaderEpoch}${dropped}`);
+      }
     } catch (error) {
       if (error instanceof StaleLeaderError) {
         requests.inc({ outcome: 'stale' });
