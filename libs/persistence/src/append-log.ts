@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { Mutex } from 'async-mutex';
 
 export type FsyncPolicy = 'always' | 'batch' | 'off';
 
@@ -19,15 +20,16 @@ interface Waiter {
  * - batch:  written; synced within BATCH_SYNC_INTERVAL_MS (survives a crash of the process,
  *           may lose that much on a power cut);
  * - off:    written; synced when the OS decides (survives a crash of the process).
+ *
+ * One mutex orders everything that touches the file: group writes, syncs, rotation, close.
  */
 export class AppendLog {
   private queue: Waiter[] = [];
-  private flushing = false;
+  private flushScheduled = false;
   private dirty = false;
-  private syncTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** Runs between two group writes, with no write in progress (log rotation). */
-  private exclusive: (() => Promise<void>) | null = null;
+  private readonly fileLock = new Mutex();
+  private readonly syncTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private handle: FileHandle,
@@ -35,7 +37,7 @@ export class AppendLog {
     private readonly policy: FsyncPolicy,
   ) {
     if (policy === 'batch') {
-      this.syncTimer = setInterval(() => void this.syncIfDirty(), BATCH_SYNC_INTERVAL_MS);
+      this.syncTimer = setInterval(() => void this.fileLock.runExclusive(() => this.syncIfDirty()), BATCH_SYNC_INTERVAL_MS);
       this.syncTimer.unref();
     }
   }
@@ -60,32 +62,19 @@ export class AppendLog {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       // Let every append of this turn of the event loop join the same write.
-      if (!this.flushing) {
-        this.flushing = true;
-        queueMicrotask(() => void this.flush());
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(() => void this.fileLock.runExclusive(() => this.flush()));
       }
     });
   }
 
-  /** Runs `work` once no write is in progress; appends wait for it. */
+  /** Runs `work` with no write in progress; appends made meanwhile wait for it. */
   runExclusive(work: () => Promise<void>): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.exclusive = async () => {
-        try {
-          await work();
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      };
-      if (!this.flushing) {
-        this.flushing = true;
-        queueMicrotask(() => void this.flush());
-      }
-    });
+    return this.fileLock.runExclusive(work);
   }
 
-  /** Switches to another file (after rotation); the old handle is closed. */
+  /** Switches to another file (rotation); call inside runExclusive. */
   async replaceFile(path: string): Promise<void> {
     await this.handle.close();
     this.handle = await open(path, 'a+');
@@ -94,43 +83,36 @@ export class AppendLog {
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await new Promise((resolve) => setTimeout(resolve, 1));
     if (this.syncTimer) clearInterval(this.syncTimer);
-    if (this.dirty && this.policy !== 'off') await this.handle.datasync();
-    await this.handle.close();
+    await this.fileLock.runExclusive(async () => {
+      await this.flush();
+      if (this.policy !== 'off') await this.syncIfDirty();
+      await this.handle.close();
+    });
   }
 
+  /** Writes every queued record, in groups; holds the file lock. */
   private async flush(): Promise<void> {
-    try {
-      for (;;) {
-        if (this.exclusive) {
-          const work = this.exclusive;
-          this.exclusive = null;
-          await work();
-          continue;
-        }
-        if (this.queue.length === 0) break;
-        const group = this.queue;
-        this.queue = [];
-        try {
-          const data = group.length === 1 ? group[0].record : Buffer.concat(group.map((w) => w.record));
-          await this.handle.write(data, 0, data.length, null);
-          this.bytes += data.length;
-          if (this.policy === 'always') await this.handle.datasync();
-          else this.dirty = true;
-          group.forEach((w) => w.resolve());
-        } catch (error) {
-          const failure = error instanceof Error ? error : new Error(String(error));
-          group.forEach((w) => w.reject(failure));
-        }
+    this.flushScheduled = false;
+    while (this.queue.length > 0) {
+      const group = this.queue;
+      this.queue = [];
+      try {
+        const data = group.length === 1 ? group[0].record : Buffer.concat(group.map((w) => w.record));
+        await this.handle.write(data, 0, data.length, null);
+        this.bytes += data.length;
+        if (this.policy === 'always') await this.handle.datasync();
+        else this.dirty = true;
+        group.forEach((w) => w.resolve());
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        group.forEach((w) => w.reject(failure));
       }
-    } finally {
-      this.flushing = false;
     }
   }
 
   private async syncIfDirty(): Promise<void> {
-    if (!this.dirty || this.closed) return;
+    if (!this.dirty) return;
     this.dirty = false;
     try {
       await this.handle.datasync();

@@ -49,6 +49,16 @@ describe('FileJournal', () => {
     await second.journal.close();
   });
 
+  it.each(['always', 'batch', 'off'] as const)('keeps committed changes across a restart with FSYNC=%s', async (fsync) => {
+    const first = await openJournal({ fsync });
+    await Promise.all([change(first, [put('a', 1)], { epoch: 1, mark: 1 }), change(first, [put('b', 2)], { epoch: 1, mark: 2 })]);
+    await first.journal.close();
+    const second = await openJournal({ fsync });
+    expect(second.store.keyCount).toBe(2);
+    expect(second.meta).toEqual({ epoch: 1, mark: 2 });
+    await second.journal.close();
+  });
+
   it('replays tombstone compaction and clears in order', async () => {
     const first = await openJournal();
     await change(first, [put('a', 1), { key: 'b', version: 2, deleted: true }], { epoch: 1, mark: 2 });
