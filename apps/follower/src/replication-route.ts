@@ -1,7 +1,7 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { REPLICATION_BODY_LIMIT_BYTES, REPLICATION_PATH, ReplicateRequest, DtoValidationError } from '@kv/protocol';
-import { KvError, jsonBody, requireClusterToken, type Logger } from '@kv/node-kit';
+import { KvError, jsonBody, requireClusterToken, versionRanges, type Logger } from '@kv/node-kit';
 import { StaleLeaderError, type FollowerReplica, type ReceiveResult } from '@kv/replication';
 
 /** Makes a follower's changes durable (its DATA_DIR journal), in the order they were made. */
@@ -32,7 +32,14 @@ export function replicationRoute({ replica, clusterToken, registry, logger, jour
   });
   const applied = new Counter({ name: 'kv_replicated_entries_applied_total', help: 'Replicated entries applied', registers: [registry] });
   const router = Router();
-  router.post(REPLICATION_PATH, requireClusterToken(clusterToken), jsonBody(REPLICATION_BODY_LIMIT_BYTES), async (req, res) => {
+  const checkToken = requireClusterToken(clusterToken);
+  // Counted, so a leader (or anyone) knocking with the wrong token shows on this node's metrics too.
+  const countedCheckToken: RequestHandler = (req, res, next) =>
+    checkToken(req, res, (error?: unknown) => {
+      if (error !== undefined) requests.inc({ outcome: 'unauthorized' });
+      next(error);
+    });
+  router.post(REPLICATION_PATH, countedCheckToken, jsonBody(REPLICATION_BODY_LIMIT_BYTES), async (req, res) => {
     let request: ReplicateRequest;
     try {
       request = ReplicateRequest.parse(req.body);
@@ -66,7 +73,30 @@ export function replicationRoute({ replica, clusterToken, registry, logger, jour
     }
     applied.inc(result.change.apply.length);
     requests.inc({ outcome: 'ok' });
+    logReplicated(logger, res.locals.requestId, request, result);
     res.json(result.response);
   });
   return router;
+}
+
+/**
+ * One line per replication request at debug (heartbeats at trace): the leader's id for
+ * the request, the versions it carried and those it changed here. Built only when written.
+ */
+function logReplicated(logger: Logger, requestId: unknown, request: ReplicateRequest, result: ReceiveResult): void {
+  const level = request.catchUp === undefined && request.entries.length === 0 ? 'trace' : 'debug';
+  if (!logger.isLevelEnabled(level)) return;
+  logger[level](
+    {
+      requestId,
+      leaderEpoch: request.leaderEpoch,
+      kind: request.catchUp ? 'catch-up' : request.entries.length === 0 ? 'heartbeat' : 'append',
+      entries: request.entries.length,
+      versions: versionRanges(request.entries.map((e) => e.version)),
+      applied: versionRanges(result.change.apply.map((e) => e.version)),
+      ...(request.catchUp ? { catchUp: `(${request.catchUp.from}, ${request.catchUp.through}]` } : {}),
+      appliedVersion: result.response.appliedVersion,
+    },
+    'replicated',
+  );
 }

@@ -1,11 +1,7 @@
 import request from 'supertest';
-import pino from 'pino';
-import { VersionedStore } from '@kv/store';
 import { ReplicateResponse, type ReplicateRequest } from '@kv/protocol';
-import { ReplicationLeader, systemClock, type ReplicationTransport } from '@kv/replication';
-import { createRegistry } from '@kv/node-kit';
-import { createLeaderApp } from './app';
-import { leaderMetrics } from './leader-metrics';
+import type { ReplicationTransport } from '@kv/replication';
+import { testLeader } from './test-leader';
 
 /** Followers that answer at once, or refuse when `down` holds their URL. */
 function fakeFollowers(count: number) {
@@ -26,21 +22,7 @@ function fakeFollowers(count: number) {
 
 function setup(options: { followers?: number; writeQuorum?: number; timeoutMs?: number } = {}) {
   const fake = fakeFollowers(options.followers ?? 5);
-  const registry = createRegistry({ defaultMetrics: false });
-  const built: { leader?: ReplicationLeader } = {};
-  const metrics = leaderMetrics(registry, () => built.leader as ReplicationLeader);
-  const leader = new ReplicationLeader({
-    store: new VersionedStore(),
-    epoch: 1,
-    followers: fake.urls,
-    replication: { minDelayMs: 0, maxDelayMs: 0 },
-    replicationTimeoutMs: options.timeoutMs ?? 2000,
-    transport: fake.transport,
-    clock: systemClock,
-    observer: metrics.observer,
-  });
-  built.leader = leader;
-  const app = createLeaderApp({ leader, writeQuorum: options.writeQuorum ?? 3, logger: pino({ level: 'silent' }), registry, metrics });
+  const { app, leader } = testLeader({ followers: fake.urls, transport: fake.transport, writeQuorum: options.writeQuorum ?? 3, replicationTimeoutMs: options.timeoutMs ?? 2000 });
   return { app, leader, fake };
 }
 

@@ -1,13 +1,25 @@
 import http from 'node:http';
 import https from 'node:https';
+import { randomBytes } from 'node:crypto';
 import axios, { AxiosError } from 'axios';
-import { CLUSTER_TOKEN_HEADER, REPLICATION_BODY_LIMIT_BYTES, REPLICATION_PATH, ReplicateResponse, DtoValidationError } from '@kv/protocol';
+import {
+  CLUSTER_TOKEN_HEADER,
+  REPLICATION_BODY_LIMIT_BYTES,
+  REPLICATION_PATH,
+  REQUEST_ID_HEADER,
+  ReplicateResponse,
+  DtoValidationError,
+  type ReplicateRequest,
+} from '@kv/protocol';
+import { versionRanges, type Logger } from '@kv/node-kit';
 import type { ReplicationTransport } from '@kv/replication';
 
 export interface HttpTransportOptions {
   readonly clusterToken: string | null;
   /** A follower that does not answer within this long (paused, overloaded) counts as failed. */
   readonly requestTimeoutMs: number;
+  /** At debug, one line per replication request: its id, follower, versions and outcome. */
+  readonly logger?: Logger;
 }
 
 function describe(error: unknown): string {
@@ -19,7 +31,27 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Replication over HTTP with keep-alive connections; the follower's answer is validated. */
+const kindOf = (request: ReplicateRequest) => (request.catchUp ? 'catch-up' : request.entries.length === 0 ? 'heartbeat' : 'append');
+
+/** The fields of a request's log line; only built when the line is written. */
+function traceFields(requestId: string, follower: string, request: ReplicateRequest, started: number) {
+  return {
+    requestId,
+    follower,
+    kind: kindOf(request),
+    entries: request.entries.length,
+    versions: versionRanges(request.entries.map((e) => e.version)),
+    ...(request.catchUp ? { catchUp: `(${request.catchUp.from}, ${request.catchUp.through}]` } : {}),
+    ms: +(performance.now() - started).toFixed(2),
+  };
+}
+
+/**
+ * Replication over HTTP with keep-alive connections; the follower's answer is validated.
+ * Every request carries its own `x-request-id` (`rep-<run>-<n>`), which the follower logs
+ * with the versions it applied: with the leader's line for the client's write (request id
+ * and version) that follows one write across nodes.
+ */
 export function createHttpTransport(options: HttpTransportOptions): ReplicationTransport & { close(): void } {
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
@@ -34,23 +66,39 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
     transitional: { clarifyTimeoutError: true },
     proxy: false,
   });
+  const { logger } = options;
+  // Distinguishes this process's ids from those of an earlier run of the same leader.
+  const run = randomBytes(4).toString('hex');
+  let sequence = 0;
   return {
     async send(follower, request) {
+      const requestId = `rep-${run}-${++sequence}`;
+      // Heartbeats come four times a second per follower: trace, so debug stays readable.
+      const level = kindOf(request) === 'heartbeat' ? 'trace' : 'debug';
+      const traced = logger?.isLevelEnabled(level) ? logger : undefined;
+      const started = traced ? performance.now() : 0;
+      const fail = (reason: string): never => {
+        traced?.[level]({ ...traceFields(requestId, follower, request, started), error: reason }, 'replication request failed');
+        throw new Error(reason);
+      };
       let response;
       try {
-        response = await client.post(follower + REPLICATION_PATH, request);
+        response = await client.post(follower + REPLICATION_PATH, request, { headers: { [REQUEST_ID_HEADER]: requestId } });
       } catch (error) {
-        throw new Error(describe(error));
+        return fail(describe(error));
       }
       if (response.status !== 200) {
         const reason = (response.data as { error?: unknown } | undefined)?.error;
-        throw new Error(`HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`);
+        return fail(`HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`);
       }
+      let answer: ReplicateResponse;
       try {
-        return ReplicateResponse.parse(response.data);
+        answer = ReplicateResponse.parse(response.data);
       } catch (error) {
-        throw new Error(describe(error));
+        return fail(describe(error));
       }
+      traced?.[level]({ ...traceFields(requestId, follower, request, started), appliedVersion: answer.appliedVersion }, 'replication request answered');
+      return answer;
     },
     close() {
       httpAgent.destroy();

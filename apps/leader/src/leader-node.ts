@@ -40,7 +40,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
     );
   }
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
-  const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS });
+  const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS, logger });
   // Metrics read the leader on scrape; the leader reports to metrics: tie the knot lazily.
   const built: { leader?: ReplicationLeader } = {};
   const metrics = leaderMetrics(registry, () => built.leader as ReplicationLeader);

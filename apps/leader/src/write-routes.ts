@@ -55,7 +55,10 @@ export function writeRoutes(leader: ReplicationLeader, writeQuorum: number, metr
     if (bytes > MAX_VALUE_BYTES) {
       throw new KvError('VALUE_TOO_LARGE', `value is ${bytes} bytes serialized; the limit is ${MAX_VALUE_BYTES}`, { key });
     }
-    res.json(await timed('put', quorum, started, () => answer(leader.put(key, value, bytes, quorum), quorum)));
+    const ticket = leader.put(key, value, bytes, quorum);
+    // For the request's log line: the version is how replication logs name this write.
+    res.locals.version = ticket.entry.version;
+    res.json(await timed('put', quorum, started, () => answer(ticket, quorum)));
   });
 
   router.delete('/kv/:key', async (req, res) => {
@@ -64,6 +67,7 @@ export function writeRoutes(leader: ReplicationLeader, writeQuorum: number, metr
     const quorum = quorumParam(req, leader.followerCount, writeQuorum);
     const ticket = leader.remove(key, quorum);
     if (ticket === null) throw new KvError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found`, { key });
+    res.locals.version = ticket.entry.version;
     res.json(await timed('delete', quorum, started, () => answer(ticket, quorum)));
   });
   return router;

@@ -1,16 +1,30 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { DtoValidationError } from '@kv/protocol';
-import { ERROR_STATUS, ErrorCode, KvError } from './errors';
+import { DtoValidationError, MAX_PROBLEMS_IN_MESSAGE } from '@kv/protocol';
+import { ErrorCode, KvError } from './errors';
 
-/** body-parser and router errors carry `type` / `status`; map them to our codes. */
+/** body-parser, zlib and router errors carry `type` / `status` / `code`; map them to our codes. */
 interface HttpishError {
   type?: string;
   status?: number;
   statusCode?: number;
+  code?: string;
   message?: string;
   limit?: number;
 }
+
+/**
+ * Statuses that mean the same as one of our codes. Any other 4xx is a request we cannot
+ * read: INVALID_BODY. (Picking the first code with the same status would call a broken
+ * gzip body an INVALID_KEY.)
+ */
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  401: 'UNAUTHORIZED',
+  404: 'ROUTE_NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
 
 function fromHttpish(error: HttpishError): KvError | null {
   switch (error.type) {
@@ -27,10 +41,13 @@ function fromHttpish(error: HttpishError): KvError | null {
       return new KvError('INVALID_BODY', error.message ?? 'invalid request body');
   }
   if (error instanceof URIError) return new KvError('MALFORMED_URL', `malformed percent-encoding in the URL: ${error.message}`);
+  // body-parser passes zlib's errors on as they are (400, no type).
+  if (typeof error.code === 'string' && error.code.startsWith('Z_')) {
+    return new KvError('INVALID_BODY', `request body does not decode with its Content-Encoding: ${error.message ?? error.code}`);
+  }
   const status = error.status ?? error.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((c) => ERROR_STATUS[c] === status) ?? 'INVALID_BODY';
-    return new KvError(code, error.message ?? 'bad request');
+    return new KvError(CODE_BY_STATUS[status] ?? 'INVALID_BODY', error.message ?? 'bad request');
   }
   return null;
 }
@@ -41,11 +58,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     let kvError: KvError;
     if (error instanceof KvError) kvError = error;
-    else if (error instanceof DtoValidationError) kvError = new KvError('INVALID_BODY', error.message, { problems: error.problems.map((p) => p.message) });
-    else kvError = fromHttpish((error ?? {}) as HttpishError) ?? new KvError('INTERNAL', 'internal error');
+    else if (error instanceof DtoValidationError) {
+      // The message already names the first few; a batch of junk must not answer megabytes.
+      const problems = error.problems.slice(0, MAX_PROBLEMS_IN_MESSAGE).map((p) => p.message);
+      kvError = new KvError('INVALID_BODY', error.message, { problems });
+    } else kvError = fromHttpish((error ?? {}) as HttpishError) ?? new KvError('INTERNAL', 'internal error');
 
-    if (kvError.code === 'INTERNAL') logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
-    else logger.warn({ code: kvError.code, status: kvError.status, method: req.method, url: req.originalUrl }, kvError.message);
+    const requestId: unknown = res.locals.requestId;
+    if (kvError.code === 'INTERNAL') logger.error({ err: error, requestId, method: req.method, url: req.originalUrl }, 'unhandled error');
+    else logger.warn({ requestId, code: kvError.code, status: kvError.status, method: req.method, url: req.originalUrl }, kvError.message);
     res.status(kvError.status).json({ error: kvError.message, code: kvError.code, ...kvError.details });
   };
 }

@@ -21,6 +21,8 @@ const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 /**
  * Gives every request an id (the caller's X-Request-Id when it sends a sane one) that
  * comes back in the answer and in every log line, and logs one line per request at debug.
+ * A write route sets `res.locals.version`, so that line ties the request id to the
+ * version, which the replication log lines name (README, "Logs: LOG_LEVEL and request ids").
  */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
@@ -28,14 +30,23 @@ export function requestContext(logger: Logger): RequestHandler {
     const id = given !== undefined && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     res.locals.requestId = id;
     res.setHeader(REQUEST_ID_HEADER, id);
+    // Checked once per request: with debug off, no timer, no listener, no line.
     if (logger.isLevelEnabled('debug')) {
       const started = performance.now();
-      res.on('finish', () =>
+      res.on('finish', () => {
+        const version: unknown = res.locals.version;
         logger.debug(
-          { requestId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: +(performance.now() - started).toFixed(2) },
+          {
+            requestId: id,
+            method: req.method,
+            url: req.originalUrl,
+            status: res.statusCode,
+            ms: +(performance.now() - started).toFixed(2),
+            ...(typeof version === 'number' ? { version } : {}),
+          },
           'request',
-        ),
-      );
+        );
+      });
     }
     next();
   };

@@ -8,5 +8,7 @@ export type { Logger } from './logger';
 export { jsonBody, keyParam, requestContext, requireClusterToken } from './http';
 export { readRoutes } from './read-routes';
 export { serve } from './serve';
+export { answerClientErrorsWithJson } from './client-errors';
 export type { ServeOptions } from './serve';
 export { createRegistry, httpMetrics, metricsRoute } from './metrics';
+export { versionRanges } from './version-ranges';

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { answerClientErrorsWithJson } from './client-errors';
 
 export interface ServeOptions {
   readonly port: number;
@@ -25,6 +26,7 @@ export function serve(app: Express, logger: Logger, options: ServeOptions): Serv
     logger.info({ port }, options.readyMessage(`http://${shownHost}:${port}`));
   });
   server.keepAliveTimeout = 65_000;
+  answerClientErrorsWithJson(server, logger);
   server.on('error', (error: NodeJS.ErrnoException) => {
     logger.fatal(`cannot listen on ${options.host}:${options.port}: ${error.code ?? error.message}`);
     process.exit(1);

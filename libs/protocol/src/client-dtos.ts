@@ -1,17 +1,19 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import type { JsonValue } from '@kv/store';
-import { IsPresent } from './decorators';
-import { assertValid, instantiate } from './validate';
+import { IsPresent, NestsAtMost } from './decorators';
+import { MAX_VALUE_DEPTH } from './limits';
+import { parseFlat } from './validate';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9][0-9]{0,8})$/;
 
 /** Body of `PUT /kv/:key`. */
 export class PutValueRequest {
   @IsPresent({ message: 'body must be a JSON object with a "value" property' })
+  @NestsAtMost(MAX_VALUE_DEPTH)
   value!: JsonValue;
 
   static parse(body: unknown): PutValueRequest {
-    return assertValid(instantiate(PutValueRequest, body, 'body'));
+    return parseFlat(PutValueRequest, body, 'body');
   }
 }
 
@@ -23,7 +25,7 @@ export class WriteQuery {
   w?: string;
 
   static parse(query: unknown): WriteQuery {
-    return assertValid(instantiate(WriteQuery, query, 'query'));
+    return parseFlat(WriteQuery, query, 'query');
   }
 }
 
@@ -43,6 +45,6 @@ export class ListRequestQuery {
   limit?: string;
 
   static parse(query: unknown): ListRequestQuery {
-    return assertValid(instantiate(ListRequestQuery, query, 'query'));
+    return parseFlat(ListRequestQuery, query, 'query');
   }
 }

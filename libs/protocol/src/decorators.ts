@@ -1,5 +1,6 @@
 import { ValidationArguments, ValidationOptions, registerDecorator } from 'class-validator';
 import { keyProblem } from './key';
+import { nestsDeeperThan } from './json-depth';
 
 /** The property must be present; `null` is a valid JSON value, so `@IsDefined` would be wrong. */
 export function IsPresent(options?: ValidationOptions): PropertyDecorator {
@@ -40,5 +41,18 @@ export function IsAtLeastProperty(sibling: string, options?: ValidationOptions):
           return typeof value === 'number' && typeof other === 'number' && value >= other;
         },
       },
+    });
+}
+
+/** A JSON value that nests arrays and objects at most `maxDepth` levels deep. */
+export function NestsAtMost(maxDepth: number, options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'nestsAtMost',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [maxDepth],
+      options: { message: `$property nests arrays and objects more than ${maxDepth} levels deep`, ...options },
+      validator: { validate: (value: unknown) => !nestsDeeperThan(value, maxDepth) },
     });
 }

@@ -1,4 +1,6 @@
-import { DtoValidationError, ListRequestQuery, PutValueRequest, ReplicateRequest, ReplicateResponse, WriteQuery, keyProblem } from './index';
+import { DtoValidationError, ListRequestQuery, MAX_VALUE_DEPTH, PutValueRequest, ReplicateRequest, ReplicateResponse, WriteQuery, keyProblem } from './index';
+import { parse as parseQuery } from 'node:querystring';
+import { nestsDeeperThan } from './json-depth';
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -106,5 +108,82 @@ describe('ReplicateResponse', () => {
   it('validates what a follower answers', () => {
     expect(ReplicateResponse.parse({ followerId: 'f', leaderEpoch: 1, appliedVersion: 3 }).appliedVersion).toBe(3);
     expect(problemsOf(() => ReplicateResponse.parse({ followerId: '', leaderEpoch: 1, appliedVersion: -1 }))).toHaveLength(2);
+  });
+});
+
+// Regressions the fuzz tests (apps/*/src/fuzz.spec.ts) found.
+describe('hostile shapes', () => {
+  const nested = (depth: number, kind: 'array' | 'object') => JSON.parse(kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
+
+  it('counts nesting without recursion, stopping at the limit', () => {
+    expect(nestsDeeperThan(1, 0)).toBe(false);
+    expect(nestsDeeperThan([], 0)).toBe(true);
+    expect(nestsDeeperThan([[1], { a: [2] }], 3)).toBe(false);
+    expect(nestsDeeperThan([[1], { a: [2] }], 2)).toBe(true);
+    expect(nestsDeeperThan(nested(1_000_000, 'array'), MAX_VALUE_DEPTH)).toBe(true);
+  });
+
+  it.each(['array', 'object'] as const)('refuses a value nested deeper than MAX_VALUE_DEPTH (%s), on both paths', (kind) => {
+    expect(PutValueRequest.parse({ value: nested(MAX_VALUE_DEPTH, kind) }).value).toBeDefined();
+    for (const depth of [MAX_VALUE_DEPTH + 1, 100_000]) {
+      expect(problemsOf(() => PutValueRequest.parse({ value: nested(depth, kind) }))).toEqual([
+        `value: value nests arrays and objects more than ${MAX_VALUE_DEPTH} levels deep`,
+      ]);
+      const entry = { key: 'a', version: 1, deleted: false, value: nested(depth, kind) };
+      expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: [entry] }))).toEqual([
+        `entries.0.value: value nests arrays and objects more than ${MAX_VALUE_DEPTH} levels deep`,
+      ]);
+    }
+  });
+
+  it('refuses nested arrays where entries or catchUp belong, without overflowing the stack', () => {
+    const deep = nested(100_000, 'array');
+    expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: [deep] }))).toEqual(['entries.0: entries.0 must be a JSON object']);
+    expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: deep }))).toEqual(['entries.0: entries.0 must be a JSON object']);
+    expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: [], catchUp: deep }))).toEqual(['catchUp: catchUp must be a JSON object']);
+  });
+
+  it('refuses __proto__ and constructor keys as unknown properties, without adopting them', () => {
+    const proto = JSON.parse('{"value":1,"__proto__":{"polluted":true}}');
+    expect(problemsOf(() => PutValueRequest.parse(proto))).toEqual(['__proto__: property __proto__ should not exist']);
+    expect(problemsOf(() => PutValueRequest.parse(JSON.parse('{"__proto__":{"value":1}}')))).toEqual([
+      '__proto__: property __proto__ should not exist',
+      'value: body must be a JSON object with a "value" property',
+    ]);
+    expect(problemsOf(() => PutValueRequest.parse({ value: 1, constructor: {} }))).toEqual(['constructor: property constructor should not exist']);
+    expect(problemsOf(() => WriteQuery.parse(parseQuery('__proto__=1&__proto__=2&w=1')))).toEqual([
+      '__proto__: property __proto__ should not exist',
+    ]);
+    const entry = JSON.parse('{"__proto__":{"key":"a","version":1,"deleted":false,"value":1}}');
+    expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: [entry] }))).toEqual(
+      expect.arrayContaining(['entries.0.__proto__: property __proto__ should not exist', 'entries.0.key: key must be a string']),
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('keeps __proto__ inside a value: values are opaque JSON', () => {
+    const value = JSON.parse('{"__proto__":{"x":1}}');
+    expect(Object.keys(PutValueRequest.parse({ value }).value as object)).toEqual(['__proto__']);
+  });
+
+  it('refuses versions, epochs and ranges beyond exact integers', () => {
+    const entry = { key: 'a', version: 2 ** 53, deleted: true };
+    expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1e300, entries: [entry], catchUp: { from: 0, through: 1e300 } }))).toEqual([
+      `entries.0.version: version must not be greater than ${Number.MAX_SAFE_INTEGER}`,
+      `catchUp.through: through must not be greater than ${Number.MAX_SAFE_INTEGER}`,
+      `leaderEpoch: leaderEpoch must not be greater than ${Number.MAX_SAFE_INTEGER}`,
+    ]);
+  });
+
+  it('names at most ten problems in the message of a batch of junk', () => {
+    try {
+      ReplicateRequest.parse({ leaderEpoch: 1, entries: Array.from({ length: 20_000 }, () => 1) });
+      throw new Error('expected a validation error');
+    } catch (error) {
+      if (!(error instanceof DtoValidationError)) throw error;
+      expect(error.problems).toHaveLength(20_000);
+      expect(error.message).toMatch(/entries\.9 must be a JSON object; and 19990 more$/);
+      expect(error.message.length).toBeLessThan(500);
+    }
   });
 });

@@ -2,7 +2,7 @@ export * from './limits';
 export { keyProblem } from './key';
 export { PutValueRequest, WriteQuery, ListRequestQuery } from './client-dtos';
 export { ReplicatedEntry, CatchUpRange, ReplicateRequest, ReplicateResponse, toReplicatedEntry, toStoreEntry } from './replication-dtos';
-export { DtoValidationError, assertValid } from './validate';
+export { DtoValidationError, MAX_PROBLEMS_IN_MESSAGE, assertValid } from './validate';
 export type { DtoProblem } from './validate';
 export type * from './responses';
 export const REPLICATION_PATH = '/replicate';

@@ -7,3 +7,12 @@ export const CLIENT_BODY_LIMIT_BYTES = MAX_VALUE_BYTES + 64 * 1024;
 export const REPLICATION_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_LIST_LIMIT = 1000;
 export const MAX_LIST_LIMIT = 10_000;
+/**
+ * Arrays and objects a value may nest, like MongoDB's 100-level limit but roomier. Not in
+ * the contract, which is silent on depth: deeper values exhaust the stack of
+ * JSON.stringify (about 4,000 levels) when answering a GET, replicating or journaling,
+ * and a value no node can serve must not be stored.
+ */
+export const MAX_VALUE_DEPTH = 512;
+/** Versions, epochs and catch-up bounds stay exact integers in JSON and in JavaScript. */
+export const MAX_SAFE_VERSION = Number.MAX_SAFE_INTEGER;

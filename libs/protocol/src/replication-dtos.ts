@@ -1,7 +1,8 @@
-import { IsArray, IsBoolean, IsInt, IsOptional, IsString, Length, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
 import type { Entry, JsonValue } from '@kv/store';
-import { IsAtLeastProperty, IsPresent, IsStoreKey } from './decorators';
-import { assertValid, instantiate, isPlainObject } from './validate';
+import { IsAtLeastProperty, IsPresent, IsStoreKey, NestsAtMost } from './decorators';
+import { MAX_SAFE_VERSION, MAX_VALUE_DEPTH } from './limits';
+import { assertValid, copyInto, instantiate, isPlainObject, parseFlat, problemsOf, type DtoProblem } from './validate';
 
 /** One write as it travels from the leader to a follower. */
 export class ReplicatedEntry {
@@ -10,6 +11,7 @@ export class ReplicatedEntry {
 
   @IsInt()
   @Min(1)
+  @Max(MAX_SAFE_VERSION)
   version!: number;
 
   @IsBoolean()
@@ -17,6 +19,7 @@ export class ReplicatedEntry {
 
   @ValidateIf((entry: ReplicatedEntry) => entry.deleted === false)
   @IsPresent({ message: 'value is required unless deleted is true' })
+  @NestsAtMost(MAX_VALUE_DEPTH)
   value?: JsonValue;
 }
 
@@ -27,10 +30,12 @@ export class ReplicatedEntry {
 export class CatchUpRange {
   @IsInt()
   @Min(0)
+  @Max(MAX_SAFE_VERSION)
   from!: number;
 
   @IsInt()
   @IsAtLeastProperty('from')
+  @Max(MAX_SAFE_VERSION)
   through!: number;
 }
 
@@ -42,24 +47,42 @@ export class CatchUpRange {
 export class ReplicateRequest {
   @IsInt()
   @Min(1)
+  @Max(MAX_SAFE_VERSION)
   leaderEpoch!: number;
 
+  /** Each entry is validated on its own (see parse), so no `@ValidateNested` here. */
   @IsArray()
-  @ValidateNested({ each: true })
   entries!: ReplicatedEntry[];
 
   @IsOptional()
-  @ValidateNested()
   catchUp?: CatchUpRange;
 
+  /**
+   * Validates the nested DTOs one by one rather than with `@ValidateNested`, which
+   * recurses into arrays nested in arrays and overflows the stack on `[[[[...]]]]`.
+   */
   static parse(body: unknown): ReplicateRequest {
-    const request = instantiate(ReplicateRequest, body, 'replication request');
+    const problems: DtoProblem[] = [];
+    const request = instantiate(ReplicateRequest, body, 'replication request', problems);
     if (Array.isArray(request.entries)) {
-      request.entries = request.entries.map((e) => (isPlainObject(e) ? Object.assign(new ReplicatedEntry(), e) : e));
+      request.entries = request.entries.map((entry, i) => nested(ReplicatedEntry, entry, `entries.${i}`, problems));
     }
-    if (isPlainObject(request.catchUp)) request.catchUp = Object.assign(new CatchUpRange(), request.catchUp);
-    return assertValid(request);
+    if (request.catchUp !== undefined && request.catchUp !== null) {
+      request.catchUp = nested(CatchUpRange, request.catchUp, 'catchUp', problems);
+    }
+    return assertValid(request, problems);
   }
+}
+
+/** A nested DTO, its problems added to `problems` under `path`. */
+function nested<T extends object>(dtoClass: new () => T, plain: unknown, path: string, problems: DtoProblem[]): T {
+  if (!isPlainObject(plain)) {
+    problems.push({ path, message: `${path} must be a JSON object`, constraints: ['isObject'] });
+    return new dtoClass();
+  }
+  const dto = copyInto(new dtoClass(), plain, path, problems);
+  problems.push(...problemsOf(dto, path));
+  return dto;
 }
 
 /** A follower's answer to every replication request: its position after applying it. */
@@ -79,7 +102,7 @@ export class ReplicateResponse {
   appliedVersion!: number;
 
   static parse(body: unknown): ReplicateResponse {
-    return assertValid(instantiate(ReplicateResponse, body, 'replication response'));
+    return parseFlat(ReplicateResponse, body, 'replication response');
   }
 }
 

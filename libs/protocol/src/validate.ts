@@ -8,9 +8,14 @@ export interface DtoProblem {
   readonly constraints: string[];
 }
 
+/** At most this many problems are spelled out in a message; a batch of junk would otherwise answer megabytes. */
+export const MAX_PROBLEMS_IN_MESSAGE = 10;
+
 export class DtoValidationError extends Error {
   constructor(readonly problems: DtoProblem[]) {
-    super(problems.map((p) => p.message).join('; '));
+    const shown = problems.slice(0, MAX_PROBLEMS_IN_MESSAGE).map((p) => p.message);
+    const more = problems.length - shown.length;
+    super(more > 0 ? `${shown.join('; ')}; and ${more} more` : shown.join('; '));
     this.name = 'DtoValidationError';
   }
 }
@@ -26,13 +31,17 @@ function flatten(errors: ValidationError[], parent = ''): DtoProblem[] {
 }
 
 /**
- * Validates a DTO instance; throws DtoValidationError naming every problem.
- * Properties not declared on the DTO are refused, so a typo in a field name is reported
- * rather than silently ignored.
+ * The problems of one DTO instance, paths prefixed with `path`. Properties not declared
+ * on the DTO are refused, so a typo in a field name is reported rather than silently ignored.
  */
-export function assertValid<T extends object>(dto: T): T {
-  const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  if (errors.length > 0) throw new DtoValidationError(flatten(errors));
+export function problemsOf(dto: object, path = ''): DtoProblem[] {
+  return flatten(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }), path);
+}
+
+/** Validates a DTO instance; throws DtoValidationError naming every problem, `found` ones first. */
+export function assertValid<T extends object>(dto: T, found: readonly DtoProblem[] = []): T {
+  const problems = [...found, ...problemsOf(dto)];
+  if (problems.length > 0) throw new DtoValidationError(problems);
   return dto;
 }
 
@@ -41,13 +50,41 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * Keys a copy must not assign: `__proto__` would swap the DTO's prototype (Object.assign
+ * calls its setter) and `constructor` would hide the class class-validator looks up.
+ */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor']);
+
+/**
  * Shallow-copies a parsed JSON object into a DTO instance. Deliberately shallow: values
  * are opaque JSON of up to 1 MiB, and a deep copy (class-transformer's) costs tens of
- * milliseconds per megabyte on the write path.
+ * milliseconds per megabyte on the write path. Unsafe keys are left out and reported in
+ * `problems` as the unknown properties they are.
  */
-export function instantiate<T extends object>(dtoClass: new () => T, plain: unknown, what: string): T {
+export function copyInto<T extends object>(dto: T, plain: Record<string, unknown>, path: string, problems: DtoProblem[]): T {
+  let unsafe = false;
+  for (const key of UNSAFE_KEYS) {
+    if (Object.hasOwn(plain, key)) {
+      unsafe = true;
+      problems.push({ path: path ? `${path}.${key}` : key, message: `property ${key} should not exist`, constraints: ['whitelistValidation'] });
+    }
+  }
+  if (!unsafe) return Object.assign(dto, plain);
+  const target = dto as Record<string, unknown>;
+  for (const [key, value] of Object.entries(plain)) if (!UNSAFE_KEYS.has(key)) target[key] = value;
+  return dto;
+}
+
+/** The DTO for a body or query; throws at once if it is not even a JSON object. */
+export function instantiate<T extends object>(dtoClass: new () => T, plain: unknown, what: string, problems: DtoProblem[]): T {
   if (!isPlainObject(plain)) {
     throw new DtoValidationError([{ path: '', message: `${what} must be a JSON object`, constraints: ['isObject'] }]);
   }
-  return Object.assign(new dtoClass(), plain);
+  return copyInto(new dtoClass(), plain, '', problems);
+}
+
+/** A flat DTO (no nested ones) from a body or query, validated. */
+export function parseFlat<T extends object>(dtoClass: new () => T, plain: unknown, what: string): T {
+  const problems: DtoProblem[] = [];
+  return assertValid(instantiate(dtoClass, plain, what, problems), problems);
 }

@@ -1,0 +1,107 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import request from 'supertest';
+import { VersionedStore } from '@kv/store';
+import { REPLICATION_PATH, ReplicateRequest } from '@kv/protocol';
+import { FollowerReplica } from '@kv/replication';
+import { errorHandler, jsonBody, requestContext, requireClusterToken, type Logger } from '@kv/node-kit';
+import { captureLogs, type LogLine } from '@kv/node-kit/testing';
+import type { LogLevel } from '@kv/node-kit';
+import { createHttpTransport } from './http-transport';
+import { testLeader } from './test-leader';
+
+/** A follower stand-in over real HTTP (the follower app is another project): token, parse, apply. */
+async function standInFollower(token: string) {
+  const seenIds: string[] = [];
+  const replica = new FollowerReplica(new VersionedStore(), 'stand-in');
+  const silent = captureLogs('silent').logger;
+  const app = express();
+  app.use(requestContext(silent));
+  app.post(REPLICATION_PATH, requireClusterToken(token), jsonBody(1 << 20), (req, res) => {
+    seenIds.push(String(req.get('x-request-id')));
+    res.json(replica.receive(ReplicateRequest.parse(req.body)).response);
+  });
+  app.use(errorHandler(silent));
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seenIds, server };
+}
+
+function leaderOver(followerUrl: string, clusterToken: string, logger: Logger) {
+  const transport = createHttpTransport({ clusterToken, requestTimeoutMs: 2000, logger });
+  const { app, leader } = testLeader({ followers: [followerUrl], transport, writeQuorum: 1, logger });
+  return { app, leader, close: () => (leader.stop(), transport.close()) };
+}
+
+describe('replication request ids and their log lines', () => {
+  let follower: Awaited<ReturnType<typeof standInFollower>>;
+  const started: Array<() => void> = [];
+  const start = (token: string, level: LogLevel) => {
+    const logs = captureLogs(level, 'leader');
+    const node = leaderOver(follower.url, token, logs.logger);
+    started.push(node.close);
+    return { ...node, lines: logs.lines };
+  };
+
+  beforeEach(async () => {
+    follower = await standInFollower('tok');
+  });
+  afterEach(async () => {
+    started.splice(0).forEach((close) => close());
+    await new Promise((resolve) => follower.server.close(resolve));
+  });
+
+  const replicationLines = (lines: LogLine[]) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('replication request'));
+
+  it("ties a client's request id to its version, and the version to the replication request that carried it", async () => {
+    const { app, lines } = start('tok', 'debug');
+    const res = await request(app).put('/kv/traced').set('x-request-id', 'client-42').send({ value: 1 });
+    expect(res.body).toMatchObject({ version: 1, acks: 1 });
+
+    expect(lines.filter((l) => l.msg === 'request')).toEqual([expect.objectContaining({ requestId: 'client-42', method: 'PUT', version: 1, level: 20 })]);
+    const carried = replicationLines(lines).filter((l) => l.kind === 'append');
+    expect(carried).toEqual([
+      expect.objectContaining({
+        level: 20,
+        msg: 'replication request answered',
+        requestId: expect.stringMatching(/^rep-[0-9a-f]{8}-\d+$/),
+        follower: follower.url,
+        versions: '1',
+        entries: 1,
+        appliedVersion: 1,
+      }),
+    ]);
+    // The follower saw the same id: its log line names it with the versions it applied.
+    expect(follower.seenIds).toContain(carried[0].requestId);
+    expect(new Set(follower.seenIds).size).toBe(follower.seenIds.length);
+  });
+
+  it('sends the id but writes no replication line when debug is off', async () => {
+    const { app, lines } = start('tok', 'info');
+    expect((await request(app).put('/kv/quiet').send({ value: 1 })).status).toBe(200);
+    expect(lines).toEqual([]);
+    expect(follower.seenIds.length).toBeGreaterThan(0);
+    expect(follower.seenIds.every((id) => /^rep-[0-9a-f]{8}-\d+$/.test(id))).toBe(true);
+  });
+
+  it('logs each refused request with the reason /status shows, and the write answers 503', async () => {
+    const { app, leader, lines } = start('not-the-token', 'debug');
+    const res = await request(app).put('/kv/refused').send({ value: 1 });
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ code: 'QUORUM_NOT_REACHED', acks: 0 });
+    const failed = replicationLines(lines).filter((l) => l.msg === 'replication request failed');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed[0]).toMatchObject({ error: 'HTTP 401: wrong x-cluster-token', follower: follower.url });
+    expect(leader.status()[0].lastError).toBe('HTTP 401: wrong x-cluster-token');
+  });
+
+  it('logs heartbeats at trace only', async () => {
+    const debug = start('tok', 'debug');
+    const trace = start('tok', 'trace');
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(replicationLines(debug.lines).filter((l) => l.kind === 'heartbeat')).toEqual([]);
+    expect(replicationLines(trace.lines).filter((l) => l.kind === 'heartbeat')[0]).toMatchObject({ level: 10, versions: '' });
+  });
+});
