@@ -1,0 +1,10 @@
+const preset = require('../../jest.preset.js');
+
+module.exports = {
+  ...preset,
+  displayName: 'perf',
+  rootDir: __dirname,
+  // commander 15 ships only ES modules, which jest cannot require on Node 20: SWC turns it into CommonJS.
+  transform: { ...preset.transform, '/node_modules/commander/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }] },
+  transformIgnorePatterns: ['/node_modules/(?!commander/)'],
+};

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runStorm, stormValue } from './load-generator';
+import type { StormSpec } from './storm-spec';
+
+/** An in-process server that answers PUTs with what `answer` says, counting requests and connections. */
+async function fakeLeader(answer: (url: string, body: string) => { status: number; delayMs?: number }) {
+  const requests: Array<{ url: string; body: string }> = [];
+  let connections = 0;
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      requests.push({ url: req.url ?? '', body });
+      const { status, delayMs = 0 } = answer(req.url ?? '', body);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+      }, delayMs);
+      timers.add(timer);
+    });
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    requests,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        timers.forEach(clearTimeout);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const spec = (targetUrl: string, overrides: Partial<StormSpec> = {}): StormSpec => ({
+  targetUrl,
+  quorum: 3,
+  writes: 40,
+  concurrency: 4,
+  keys: ['a', 'b/c'],
+  valueSize: 16,
+  label: 'test',
+  timeLimitMs: 10_000,
+  requestTimeoutMs: 5_000,
+  ...overrides,
+});
+
+describe('stormValue', () => {
+  it('is unique per write and padded to the asked size', () => {
+    expect(stormValue('run', 7, 12)).toBe('run#7.......');
+    expect(stormValue('run', 12345, 4)).toBe('run#12345');
+  });
+});
+
+describe('runStorm', () => {
+  const agents: http.Agent[] = [];
+  const agent = () => {
+    const created = new http.Agent({ keepAlive: true });
+    agents.push(created);
+    return created;
+  };
+  afterEach(() => agents.splice(0).forEach((a) => a.destroy()));
+
+  it('sends exactly the asked writes with ?w=N over one keep-alive connection per writer', async () => {
+    const leader = await fakeLeader(() => ({ status: 200, delayMs: 1 }));
+    try {
+      const completed: number[] = [];
+      const sample = await runStorm(spec(leader.url), agent(), (n) => completed.push(n));
+      expect(sample).toMatchObject({ attempted: 40, succeeded: 40, failures: {}, cutShort: false });
+      expect(sample.latenciesMs).toHaveLength(40);
+      expect(Math.min(...sample.latenciesMs)).toBeGreaterThan(0);
+      expect(completed.at(-1)).toBe(40);
+      expect(leader.connections()).toBe(4);
+      expect(new Set(leader.requests.map((r) => r.url))).toEqual(new Set(['/kv/a?w=3', '/kv/b%2Fc?w=3']));
+      const values = leader.requests.map((r) => (JSON.parse(r.body) as { value: string }).value);
+      expect(new Set(values).size).toBe(40);
+      expect(values.every((v) => v.length === 16 && v.startsWith('test#'))).toBe(true);
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('counts failures by kind and keeps their latency out of the samples', async () => {
+    const leader = await fakeLeader((_url, body) => ({ status: body.includes('#1') ? 503 : 200 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 20, concurrency: 2 }), agent());
+      // Writes #1 and #10..#19 carry "#1".
+      expect(sample.failures).toEqual({ 'HTTP 503': 11 });
+      expect(sample.succeeded).toBe(9);
+      expect(sample.latenciesMs).toHaveLength(9);
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('stops starting writes at the time limit and says it was cut short', async () => {
+    const leader = await fakeLeader(() => ({ status: 200, delayMs: 30 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 1000, concurrency: 2, timeLimitMs: 100 }), agent());
+      expect(sample.cutShort).toBe(true);
+      expect(sample.attempted).toBeLessThan(20);
+      expect(sample.succeeded).toBe(sample.attempted);
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('gives up on a write without an answer after the request timeout', async () => {
+    const leader = await fakeLeader(() => ({ status: 200, delayMs: 2000 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 2, requestTimeoutMs: 50 }), agent());
+      expect(sample.failures).toEqual({ timeout: 2 });
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('reports a refused connection as a failure, not an exception', async () => {
+    const leader = await fakeLeader(() => ({ status: 200 }));
+    await leader.close();
+    const sample = await runStorm(spec(leader.url, { writes: 3, concurrency: 1 }), agent());
+    expect(sample.failures).toEqual({ ECONNREFUSED: 3 });
+    expect(sample.succeeded).toBe(0);
+  });
+});

@@ -1,0 +1,81 @@
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { StormSample, StormSpec } from './storm-spec';
+
+type WriteOutcome = { readonly ok: true } | { readonly ok: false; readonly kind: string };
+
+/** The value of write number `seq`: unique per storm and write, padded to the asked size. */
+export function stormValue(label: string, seq: number, size: number): string {
+  const tag = `${label}#${seq}`;
+  return tag.length >= size ? tag : tag + '.'.repeat(size - tag.length);
+}
+
+/** One PUT on a keep-alive connection; resolves once the whole answer is read, never rejects. */
+function put(agent: http.Agent, target: URL, path: string, body: string, timeoutMs: number): Promise<WriteOutcome> {
+  return new Promise((resolve) => {
+    const request = http.request(
+      {
+        agent,
+        hostname: target.hostname,
+        port: target.port,
+        path,
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        // The latency ends when the answer has fully arrived, as a client would see it.
+        response.resume();
+        response.on('end', () => resolve(response.statusCode === 200 ? { ok: true } : { ok: false, kind: `HTTP ${response.statusCode}` }));
+        response.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, kind: error.code ?? 'response error' }));
+      },
+    );
+    request.setTimeout(timeoutMs, () => request.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    request.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, kind: error.code ?? error.message }));
+    request.end(body);
+  });
+}
+
+/**
+ * Runs one storm: `concurrency` writers share a counter of writes; each sends a PUT, waits
+ * for its answer and sends the next, until the count is reached or the time limit passes.
+ * The agent keeps connections alive, so the storm measures the server, not TCP handshakes.
+ */
+export async function runStorm(spec: StormSpec, agent: http.Agent, onCompleted: (completed: number) => void = () => undefined): Promise<StormSample> {
+  const latencies = new Float64Array(spec.writes);
+  const failures: Record<string, number> = {};
+  // Paths are built once: the generator shares the CPU with the cluster it measures.
+  const paths = spec.keys.map((key) => `/kv/${encodeURIComponent(key)}?w=${spec.quorum}`);
+  const target = new URL(spec.targetUrl);
+  let issued = 0;
+  let succeeded = 0;
+  let completed = 0;
+  const startedAt = performance.now();
+  const deadline = startedAt + spec.timeLimitMs;
+  let lastAnswerAt = startedAt;
+  let lastAnswerEpochMs = Date.now();
+
+  const writer = async (): Promise<void> => {
+    while (issued < spec.writes && performance.now() < deadline) {
+      const seq = issued++;
+      const body = JSON.stringify({ value: stormValue(spec.label, seq, spec.valueSize) });
+      const sentAt = performance.now();
+      const outcome = await put(agent, target, paths[seq % paths.length], body, spec.requestTimeoutMs);
+      lastAnswerAt = performance.now();
+      lastAnswerEpochMs = Date.now();
+      if (outcome.ok) latencies[succeeded++] = lastAnswerAt - sentAt;
+      else failures[outcome.kind] = (failures[outcome.kind] ?? 0) + 1;
+      onCompleted(++completed);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(spec.concurrency, spec.writes) }, writer));
+
+  return {
+    latenciesMs: latencies.slice(0, succeeded),
+    attempted: issued,
+    succeeded,
+    failures,
+    durationMs: lastAnswerAt - startedAt,
+    endedAtEpochMs: lastAnswerEpochMs,
+    cutShort: issued < spec.writes,
+  };
+}

@@ -1,0 +1,175 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+/**
+ * `latency`: the seed's storm under the demonstration delays, to compare with the theory.
+ * `throughput`: no delay and many writers, to find how many writes per second the cluster takes.
+ */
+export type StormMode = 'latency' | 'throughput';
+
+/** When a launched cluster's nodes sync their DATA_DIR journal (the FSYNC setting). */
+export type FsyncPolicy = 'always' | 'batch' | 'off';
+
+export type ClusterChoice = { readonly kind: 'launch' } | { readonly kind: 'existing'; readonly leaderUrl: string; readonly followerUrls: readonly string[] };
+
+/** Everything one run does, validated once and frozen: nothing else reads the command line. */
+export interface StormPlan {
+  readonly mode: StormMode;
+  readonly writes: number;
+  readonly concurrency: number;
+  readonly keys: number;
+  readonly quorums: readonly number[];
+  /** The delay model: configures a launched cluster; for an existing one it only feeds the theory. */
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly valueSize: number;
+  readonly outDir: string;
+  readonly cluster: ClusterChoice;
+  /** Also storm the reference server (a bare Express server) with the same load, quorum by quorum. */
+  readonly reference: boolean;
+  /** Writes sent to each target before the first measured storm, not measured. */
+  readonly warmupWrites: number;
+  /** No write of a storm starts after this long. */
+  readonly stormTimeLimitMs: number;
+  /** The followers must agree with the leader within this long after each storm. */
+  readonly convergeTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Run the launched leader under `node --cpu-prof` and summarize where its CPU went. */
+  readonly profileLeader: boolean;
+  /** Launch the cluster with DATA_DIR (fresh temporary directories) and this FSYNC; null: in memory. */
+  readonly durability: { readonly fsync: FsyncPolicy } | null;
+}
+
+/** A launched cluster has the standard five followers. */
+export const LAUNCHED_FOLLOWERS = 5;
+
+const MODE_DEFAULTS: Readonly<Record<StormMode, Pick<StormPlan, 'writes' | 'concurrency' | 'minDelayMs' | 'maxDelayMs' | 'reference' | 'warmupWrites'>>> = {
+  // 250 writes by 10 writers: about 12 s per quorum on average over quorums 1-5, a minute in all.
+  latency: { writes: 250, concurrency: 10, minDelayMs: 50, maxDelayMs: 800, reference: false, warmupWrites: 20 },
+  throughput: { writes: 20_000, concurrency: 64, minDelayMs: 0, maxDelayMs: 0, reference: true, warmupWrites: 2_000 },
+};
+
+interface RawOptions {
+  mode: StormMode;
+  writes?: number;
+  concurrency?: number;
+  keys: number;
+  quorums: number[];
+  minDelay?: number;
+  maxDelay?: number;
+  valueSize: number;
+  out?: string;
+  leader?: string;
+  followers?: string[];
+  reference?: boolean;
+  warmup?: number;
+  timeLimit: number;
+  convergeTimeout: number;
+  requestTimeout: number;
+  profileLeader?: boolean;
+  durable?: boolean;
+  fsync?: FsyncPolicy;
+}
+
+function integerIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
+    return value;
+  };
+}
+
+function parseQuorums(text: string): number[] {
+  const quorums = text.split(',').map((part) => integerIn(0, 100)(part));
+  if (new Set(quorums).size !== quorums.length) throw new InvalidArgumentError('lists a quorum twice');
+  return quorums;
+}
+
+/** Storm traffic stays on this machine: a mistyped URL must not load someone else's server. */
+function loopbackUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError(`${JSON.stringify(text)} is not a URL`);
+  }
+  if (url.protocol !== 'http:') throw new InvalidArgumentError(`${text}: only http:// URLs`);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new InvalidArgumentError(`${text}: only loopback hosts (127.0.0.1, localhost, [::1])`);
+  return url.origin;
+}
+
+function parseFollowers(text: string): string[] {
+  return text.split(',').map((part) => loopbackUrl(part.trim()));
+}
+
+export function createStormCommand(): Command {
+  return new Command('storm')
+    .description('Write storm against a replicated KV cluster: latency and throughput by write quorum, next to the delay model')
+    .addOption(new Option('--mode <mode>', 'latency: demonstration delays, 10 writers; throughput: zero delay, 64 writers, 20,000 writes').choices(['latency', 'throughput']).default('latency'))
+    .option('--writes <n>', 'writes per quorum (default: 250; throughput mode 20000)', integerIn(1, 10_000_000))
+    .option('--concurrency <n>', 'concurrent writers (default: 10; throughput mode 64)', integerIn(1, 1024))
+    .option('--keys <n>', 'distinct keys written', integerIn(1, 100_000), 10)
+    .addOption(new Option('--quorums <list>', 'write quorums to storm, comma-separated, sent as ?w=N').argParser(parseQuorums).default([1, 2, 3, 4, 5], '1,2,3,4,5'))
+    .option('--min-delay <ms>', 'lowest simulated replication delay (default: 50; throughput mode 0)', integerIn(0, 60_000))
+    .option('--max-delay <ms>', 'highest simulated replication delay (default: 800; throughput mode 0)', integerIn(0, 60_000))
+    .option('--value-size <chars>', 'length of each written string value', integerIn(1, 1_000_000), 32)
+    .option('--out <dir>', 'where results.json, results.csv and the charts go (default: perf-results/<mode>-<time>)')
+    .option('--leader <url>', 'storm this existing leader instead of launching a cluster (needs --followers)', loopbackUrl)
+    .option('--followers <urls>', "the existing cluster's follower URLs, comma-separated", parseFollowers)
+    .option('--reference', 'also storm a bare Express server with the same load (default in throughput mode)')
+    .option('--no-reference', 'skip the reference server')
+    .option('--warmup <n>', 'unmeasured writes to each target before the first storm (default: 20; throughput mode 2000)', integerIn(0, 1_000_000))
+    .option('--time-limit <s>', 'no write of a storm starts after this many seconds', integerIn(1, 3600), 300)
+    .option('--converge-timeout <ms>', 'how long followers may take to agree with the leader after a storm', integerIn(0, 600_000), 30_000)
+    .option('--request-timeout <ms>', 'a write or read without an answer after this long fails', integerIn(1, 600_000), 30_000)
+    .option('--profile-leader', "run the launched leader under node --cpu-prof; writes the profile and a summary of its top functions to the output directory")
+    .option('--durable', 'launch the cluster with DATA_DIR: every node journals to a fresh temporary directory, removed afterwards')
+    .addOption(new Option('--fsync <policy>', 'with --durable: the nodes\' FSYNC setting').choices(['always', 'batch', 'off']));
+}
+
+/** The plan from parsed options: mode defaults under explicit flags, and the checks across flags. */
+export function resolvePlan(options: RawOptions, now: Date): StormPlan {
+  const defaults = MODE_DEFAULTS[options.mode];
+  const minDelayMs = options.minDelay ?? defaults.minDelayMs;
+  const maxDelayMs = options.maxDelay ?? defaults.maxDelayMs;
+  if (minDelayMs > maxDelayMs) throw new InvalidArgumentError(`--min-delay (${minDelayMs}) is above --max-delay (${maxDelayMs})`);
+  if ((options.leader === undefined) !== (options.followers === undefined)) throw new InvalidArgumentError('--leader and --followers go together');
+  const cluster: ClusterChoice =
+    options.leader !== undefined && options.followers !== undefined ? { kind: 'existing', leaderUrl: options.leader, followerUrls: options.followers } : { kind: 'launch' };
+  if (options.profileLeader && cluster.kind === 'existing') throw new InvalidArgumentError('--profile-leader needs a cluster this run launches, not --leader');
+  if (options.durable && cluster.kind === 'existing') throw new InvalidArgumentError('--durable needs a cluster this run launches: set DATA_DIR on the nodes of an existing cluster yourself');
+  if (options.fsync !== undefined && !options.durable) throw new InvalidArgumentError('--fsync goes with --durable');
+  const followerCount = cluster.kind === 'existing' ? cluster.followerUrls.length : LAUNCHED_FOLLOWERS;
+  const tooHigh = options.quorums.filter((q) => q > followerCount);
+  if (tooHigh.length > 0) throw new InvalidArgumentError(`--quorums ${tooHigh.join(',')} above the ${followerCount} followers`);
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return Object.freeze({
+    mode: options.mode,
+    writes: options.writes ?? defaults.writes,
+    concurrency: options.concurrency ?? defaults.concurrency,
+    keys: options.keys,
+    quorums: Object.freeze([...options.quorums]),
+    minDelayMs,
+    maxDelayMs,
+    valueSize: options.valueSize,
+    outDir: options.out ?? `perf-results/${options.mode}-${stamp}`,
+    cluster,
+    reference: options.reference ?? defaults.reference,
+    warmupWrites: options.warmup ?? defaults.warmupWrites,
+    stormTimeLimitMs: options.timeLimit * 1000,
+    convergeTimeoutMs: options.convergeTimeout,
+    requestTimeoutMs: options.requestTimeout,
+    profileLeader: options.profileLeader ?? false,
+    durability: options.durable ? Object.freeze({ fsync: options.fsync ?? 'always' }) : null,
+  });
+}
+
+/** Parses a command line (without `node` and the script) into a plan; commander reports bad flags. */
+export function parseStormPlan(argv: readonly string[], now: Date, command: Command = createStormCommand()): StormPlan {
+  command.parse([...argv], { from: 'user' });
+  try {
+    return resolvePlan(command.opts<RawOptions>(), now);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) command.error(`error: ${error.message}`);
+    throw error;
+  }
+}

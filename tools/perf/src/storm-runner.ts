@@ -1,0 +1,99 @@
+/**
+ * The run's sequence: warm up each target, then for each quorum storm the reference server (when
+ * asked), storm the cluster and check that the followers converge. Each storm starts once
+ * the previous one has fully replicated, so quorums do not bleed into each other.
+ */
+import { checkConsistency, type ConsistencyReport } from './consistency-check';
+import type { DelayModel } from './delay-model';
+import type { LoadClient } from './load-client';
+import { PhaseProgress } from './phase-progress';
+import type { StormPlan } from './storm-plan';
+import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
+import { measureStorm, type StormMeasurement, type TargetKind } from './storm-results';
+import type { StormSample, StormSpec } from './storm-spec';
+
+export interface StormTargets {
+  readonly leaderUrl: string;
+  readonly followerUrls: readonly string[];
+  /** The reference server's URL, when it runs. */
+  readonly referenceUrl: string | null;
+}
+
+/** The keys every storm writes, the same for each quorum so each check reads the latest writes. */
+export function stormKeys(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `perf-${i}`);
+}
+
+const fmt = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(1));
+
+export async function runStorms(plan: StormPlan, model: DelayModel, targets: StormTargets, load: LoadClient): Promise<StormMeasurement[]> {
+  const keys = stormKeys(plan.keys);
+  const runStamp = Date.now().toString(36);
+  const spec = (targetUrl: string, quorum: number, writes: number, label: string): StormSpec => ({
+    targetUrl,
+    quorum,
+    writes,
+    concurrency: plan.concurrency,
+    keys,
+    valueSize: plan.valueSize,
+    label: `${runStamp}-${label}`,
+    timeLimitMs: plan.stormTimeLimitMs,
+    requestTimeoutMs: plan.requestTimeoutMs,
+  });
+  const storm = async (phase: string, stormSpec: StormSpec): Promise<StormSample> => {
+    const progress = PhaseProgress.start(phase, stormSpec.writes, 'writes');
+    const sample = await load.storm(stormSpec, (completed) => progress.update(completed));
+    const failed = sample.attempted - sample.succeeded;
+    const rate = sample.durationMs > 0 ? (sample.succeeded * 1000) / sample.durationMs : 0;
+    progress.finish(`${phase.padEnd(22)} ${sample.succeeded} ok, ${failed} failed in ${(sample.durationMs / 1000).toFixed(1)} s (${rate.toFixed(0)} writes/s)`);
+    return sample;
+  };
+  const waitConverged = (stormEndedAtEpochMs: number, onRound?: (agreeing: number) => void) =>
+    checkConsistency({
+      leaderUrl: targets.leaderUrl,
+      followerUrls: targets.followerUrls,
+      keys,
+      stormEndedAtEpochMs,
+      timeoutMs: plan.convergeTimeoutMs,
+      readTimeoutMs: Math.min(plan.requestTimeoutMs, 5000),
+      onRound,
+    });
+  const targetUrls: Array<[TargetKind, string]> = [];
+  if (targets.referenceUrl) targetUrls.push(['reference', targets.referenceUrl]);
+  targetUrls.push(['cluster', targets.leaderUrl]);
+
+  if (plan.warmupWrites > 0) {
+    for (const [target, url] of targetUrls) {
+      const sample = await storm(`warm-up ${target}`, spec(url, plan.quorums[0], plan.warmupWrites, 'warmup'));
+      // Let the warm-up finish replicating, so none of it is counted in the first storm.
+      if (target === 'cluster') await waitConverged(sample.endedAtEpochMs);
+    }
+  }
+
+  const measurements: StormMeasurement[] = [];
+  for (const quorum of plan.quorums) {
+    for (const [target, url] of targetUrls) {
+      const countersBefore = target === 'cluster' ? await readReplicationCounters(targets.leaderUrl) : null;
+      const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`));
+      let consistency: ConsistencyReport | null = null;
+      let replication: ReplicationCost | null = null;
+      if (target === 'cluster') {
+        const progress = PhaseProgress.start(`converge w=${quorum}`, keys.length * targets.followerUrls.length, 'reads agree', false);
+        consistency = await waitConverged(sample.endedAtEpochMs, (agreeing) => progress.update(agreeing));
+        progress.finish(
+          `${`converge w=${quorum}`.padEnd(22)} ${consistency.firstReadMismatches}/${consistency.pairs} reads differed at first; ` +
+            (consistency.converged ? `all agree ${consistency.convergeMs} ms after the last write` : `STILL ${consistency.lastReadMismatches} differ after ${plan.convergeTimeoutMs} ms`),
+        );
+        // Read after convergence, so every entry of the storm has been carried.
+        const countersAfter = await readReplicationCounters(targets.leaderUrl);
+        replication = countersBefore && countersAfter ? replicationCost(countersBefore, countersAfter) : null;
+      }
+      const measurement = measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication });
+      measurements.push(measurement);
+      process.stdout.write(
+        `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})\n`,
+      );
+    }
+  }
+  return measurements;
+}
