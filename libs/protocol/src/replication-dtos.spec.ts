@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { MAX_KEY_BYTES, MAX_SAFE_VERSION, MAX_VALUE_DEPTH } from './limits';
+import { ReplicateRequest, ReplicatedEntry, isWellFormedEntry } from './replication-dtos';
+import { DtoValidationError, copyInto, problemsOf, type DtoProblem } from './validate';
+
+/** What class-validator says about one entry: the verdict the fast path must match. */
+function classValidatorProblems(entry: Record<string, unknown>): DtoProblem[] {
+  const problems: DtoProblem[] = [];
+  const dto = copyInto(new ReplicatedEntry(), entry, '', problems);
+  return [...problems, ...problemsOf(dto)];
+}
+
+const nestedArray = (depth: number): unknown => JSON.parse('['.repeat(depth) + ']'.repeat(depth));
+
+/** Entry-shaped objects, valid and broken in every field the DTO declares, and then some. */
+const entryLike = fc.record(
+  {
+    key: fc.oneof(
+      fc.string({ minLength: 1, maxLength: 12 }),
+      fc.constantFrom('', 'k'.repeat(MAX_KEY_BYTES), 'k'.repeat(MAX_KEY_BYTES + 1), 'é'.repeat(129), 'a\uD800b', '__proto__'),
+      fc.constantFrom<unknown>(1, null, true, ['a'], { k: 1 }),
+    ),
+    version: fc.oneof(
+      fc.integer({ min: 1, max: 1_000_000 }),
+      fc.constantFrom<unknown>(0, -1, -0, 1.5, MAX_SAFE_VERSION, MAX_SAFE_VERSION + 1, 2 ** 60, NaN, Infinity, '1', null, true),
+    ),
+    deleted: fc.oneof(fc.boolean(), fc.constantFrom<unknown>('false', 0, 1, null)),
+    value: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom<unknown>(undefined, nestedArray(MAX_VALUE_DEPTH), nestedArray(MAX_VALUE_DEPTH + 1))),
+    extra: fc.constantFrom<unknown>(1, 'x'),
+  },
+  { requiredKeys: [] },
+);
+
+describe('isWellFormedEntry (the fast accept path of replication)', () => {
+  it('agrees with class-validator on every entry-shaped object', () => {
+    fc.assert(
+      fc.property(entryLike, (entry) => {
+        expect(isWellFormedEntry(entry)).toBe(classValidatorProblems(entry).length === 0);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('agrees on the edges: exact limits and keys the copy refuses', () => {
+    const ok = { key: 'a', version: 1, deleted: false, value: null };
+    for (const entry of [
+      ok,
+      { ...ok, version: MAX_SAFE_VERSION },
+      { ...ok, value: nestedArray(MAX_VALUE_DEPTH) },
+      { key: 'a', version: 1, deleted: true },
+      { key: 'a', version: 1, deleted: true, value: nestedArray(MAX_VALUE_DEPTH + 1) },
+      { ...ok, version: MAX_SAFE_VERSION + 1 },
+      { ...ok, value: nestedArray(MAX_VALUE_DEPTH + 1) },
+      { key: 'a', version: 1, deleted: false },
+      JSON.parse('{"key":"a","version":1,"deleted":false,"value":1,"__proto__":{}}') as Record<string, unknown>,
+      { ...ok, constructor: 1 },
+    ]) {
+      expect([entry, isWellFormedEntry(entry)]).toEqual([entry, classValidatorProblems(entry).length === 0]);
+    }
+    for (const notAnObject of [null, [], 'entry', 1, [ok]]) expect(isWellFormedEntry(notAnObject)).toBe(false);
+  });
+
+  it('gives ReplicateRequest.parse the same entries on both paths, and the same problems for the rest', () => {
+    fc.assert(
+      fc.property(fc.array(entryLike, { maxLength: 6 }), (entries) => {
+        const good = entries.filter((e) => classValidatorProblems(e).length === 0);
+        const parsed = ReplicateRequest.parse({ leaderEpoch: 1, entries: good });
+        expect(parsed.entries).toEqual(good);
+        for (const entry of parsed.entries) expect(entry).toBeInstanceOf(ReplicatedEntry);
+        const bad = entries.map((e, i) => [e, i] as const).filter(([e]) => classValidatorProblems(e).length > 0);
+        if (bad.length === 0) return;
+        let paths: string[] = [];
+        try {
+          ReplicateRequest.parse({ leaderEpoch: 1, entries });
+        } catch (error) {
+          if (!(error instanceof DtoValidationError)) throw error;
+          paths = error.problems.map((p) => p.path);
+        }
+        // Every refused entry is named, and only those.
+        expect(new Set(paths.map((p) => Number(p.split('.')[1])))).toEqual(new Set(bad.map(([, i]) => i)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
