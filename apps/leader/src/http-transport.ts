@@ -65,6 +65,9 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
     headers: options.clusterToken ? { [CLUSTER_TOKEN_HEADER]: options.clusterToken } : {},
     transitional: { clarifyTimeoutError: true },
     proxy: false,
+    // A follower never redirects, and following one would hand the cluster token to
+    // wherever it points; with 0, axios also uses plain `http` instead of follow-redirects.
+    maxRedirects: 0,
   });
   const { logger } = options;
   // Distinguishes this process's ids from those of an earlier run of the same leader.
