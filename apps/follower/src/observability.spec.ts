@@ -77,4 +77,27 @@ describe('follower metrics', () => {
     }
     expect(metrics.text).toMatch(/^kv_http_requests_total\{method="POST",route="\/replicate",status="401"\} 1$/m);
   });
+
+  it('counts a request it could not make durable as unavailable, and does not ack it', async () => {
+    const store = new VersionedStore();
+    const replica = new FollowerReplica(store, 'f1');
+    const failures: unknown[] = [];
+    const app = createFollowerApp({
+      store,
+      replica,
+      leaderUrl: null,
+      clusterToken: null,
+      logger: captureLogs('silent').logger,
+      registry: createRegistry({ defaultMetrics: false }),
+      journal: { commit: () => Promise.reject(new Error('disk full')) },
+      onJournalFailure: (error) => failures.push(error),
+    });
+    const answer = await request(app).post('/replicate').send({ leaderEpoch: 3, entries: [put('a', 1)] });
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ code: 'UNAVAILABLE', error: expect.stringMatching(/cannot persist/) });
+    expect(failures).toHaveLength(1);
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).toMatch(/^kv_replication_requests_received_total\{outcome="unavailable"\} 1$/m);
+    expect(metrics.text).toMatch(/^kv_replicated_entries_applied_total 0$/m);
+  });
 });

@@ -68,6 +68,7 @@ export function replicationRoute({ replica, clusterToken, registry, logger, jour
         await journal.commit(result.change);
       } catch (error) {
         onJournalFailure?.(error);
+        requests.inc({ outcome: 'unavailable' });
         throw new KvError('UNAVAILABLE', 'cannot persist the replicated entries; not acknowledging them');
       }
     }

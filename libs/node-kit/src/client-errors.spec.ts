@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -58,17 +58,40 @@ describe('answerClientErrorsWithJson', () => {
 
   it('answers headers over the limit with 431 JSON', async () => {
     const answer = await exchange(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
-    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error).toMatch(/headers larger/);
+    expect(answer).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    expect(body).toEqual({ error: expect.stringMatching(/headers larger/), code: 'HEADERS_TOO_LARGE' });
   });
 
   it('logs one warn line per refused connection', () => {
-    expect(lines.length).toBeGreaterThanOrEqual(5);
+    expect(lines.length).toBeGreaterThanOrEqual(6);
     expect(lines.every((l) => l.level === 40 && typeof l.requestId === 'string')).toBe(true);
   });
 
   it('leaves oddities Node can frame to the app: chunked with other codings, identity', async () => {
     const chunked = await exchange(port, 'PUT /kv/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n');
     expect(chunked).toMatch(/^HTTP\/1\.1 200 /);
+  });
+});
+
+describe('answerClientErrorsWithJson on a request that never completes', () => {
+  const { logger } = captureLogs('info');
+  let server: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    // Node checks its header timeout on this interval; short ones keep the test quick.
+    server = http.createServer({ headersTimeout: 300, requestTimeout: 400, connectionsCheckingInterval: 50 }, (req, res) => res.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    answerClientErrorsWithJson(server, logger);
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('answers headers that stop arriving with 408 JSON', async () => {
+    const answer = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    expect(body).toEqual({ error: 'request not received in time', code: 'REQUEST_TIMEOUT' });
   });
 });

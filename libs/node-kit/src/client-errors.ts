@@ -10,10 +10,10 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
 function classify(error: NodeJS.ErrnoException): { status: number; code: ErrorCode; message: string } {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, code: 'PAYLOAD_TOO_LARGE', message: 'request headers larger than the server accepts' };
+      return { status: ERROR_STATUS.HEADERS_TOO_LARGE, code: 'HEADERS_TOO_LARGE', message: 'request headers larger than the server accepts' };
     case 'HPE_HEADER_TIMEOUT':
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, code: 'INVALID_BODY', message: 'request not received in time' };
+      return { status: ERROR_STATUS.REQUEST_TIMEOUT, code: 'REQUEST_TIMEOUT', message: 'request not received in time' };
     default:
       // Framing the parser cannot trust: Transfer-Encoding with Content-Length, bad chunks,
       // an unknown method, bytes after a body-less request.

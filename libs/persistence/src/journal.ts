@@ -99,7 +99,7 @@ export class FileJournal<M> {
         }
         options.warn?.(
           `${file}: dropped a torn tail of ${decoded.invalidBytes} bytes at byte ${decoded.validBytes} (${decoded.problem}); ` +
-            'it held a change that was never acknowledged',
+            'after a process crash it held a change that was never acknowledged (after a power cut with FSYNC=batch or off, perhaps one that was)',
         );
       }
       if (isLast) validBytesOfLast = decoded.validBytes;
