@@ -25,7 +25,8 @@ const put = (key: string, version: number, value: unknown = `v${version}`) => ({
 describe('follower', () => {
   it('refuses writes with 403 and the leader hint, before looking at the body', async () => {
     const { app } = setup();
-    for (const res of [await request(app).put('/kv/a').send('{not json'), await request(app).delete('/kv/a')]) {
+    const writes = [request(app).put('/kv/a').send('{not json'), request(app).delete('/kv/a'), request(app).put('/kv/').send({ value: 1 }), request(app).delete('/kv/')];
+    for (const res of await Promise.all(writes)) {
       expect(res.status).toBe(403);
       expect(res.body).toEqual({ error: 'Only leader accepts writes', code: 'NOT_LEADER', leader: 'http://leader:8000' });
     }

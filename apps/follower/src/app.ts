@@ -5,6 +5,7 @@ import type { FollowerNodeStatus, HealthResponse } from '@kv/protocol';
 import { REPLICATION_PATH } from '@kv/protocol';
 import {
   KvError,
+  emptyKeyWrites,
   errorHandler,
   httpMetrics,
   methodNotAllowed,
@@ -56,8 +57,9 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
   });
   app.get('/metrics', metricsRoute(registry));
   app.use(replicationRoute(deps));
-  app.use(readRoutes(store));
   const refuseWrite = () => new KvError('NOT_LEADER', 'Only leader accepts writes', { leader: leaderUrl });
+  app.use(emptyKeyWrites(refuseWrite));
+  app.use(readRoutes(store));
   app.put('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.delete('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.all('/kv/:key', methodNotAllowed(['GET', 'PUT', 'DELETE']));

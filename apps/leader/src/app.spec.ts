@@ -190,4 +190,30 @@ describe('leader reads, listing and operations', () => {
     expect(replicate.status).toBe(403);
     expect(replicate.body.code).toBe('NOT_FOLLOWER');
   });
+
+  it('refuses writes to the empty key (/kv/) with 400 INVALID_KEY and uses no version', async () => {
+    const { app, leader } = fresh();
+    for (const send of [() => request(app).put('/kv/').send({ value: 1 }), () => request(app).delete('/kv/'), () => request(app).put('/kv/?w=1').send({ value: 1 })]) {
+      const answer = await send();
+      expect(answer.status).toBe(400);
+      expect(answer.body).toEqual({ code: 'INVALID_KEY', error: 'key must be 1 to 256 bytes of UTF-8 (got 0)' });
+    }
+    expect(leader.version).toBe(0);
+    // The collection itself still takes only GET.
+    expect((await request(app).put('/kv').send({ value: 1 })).status).toBe(405);
+  });
+
+  it('with CLUSTER_TOKEN set, answers replication without the token 401, as followers do', async () => {
+    const fake = fakeFollowers(1);
+    const { app, leader } = testLeader({ followers: fake.urls, transport: fake.transport, writeQuorum: 1, clusterToken: 's3cret' });
+    current = { app, leader, fake };
+    const missing = await request(app).post('/replicate').send({ leaderEpoch: 9, entries: [] });
+    expect(missing.status).toBe(401);
+    expect(missing.body.code).toBe('UNAUTHORIZED');
+    const wrong = await request(app).post('/replicate').set('x-cluster-token', 'guess').send({});
+    expect(wrong.status).toBe(401);
+    const right = await request(app).post('/replicate').set('x-cluster-token', 's3cret').send({});
+    expect(right.status).toBe(403);
+    expect(right.body.code).toBe('NOT_FOLLOWER');
+  });
 });

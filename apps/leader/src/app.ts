@@ -1,15 +1,17 @@
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { HealthResponse, LeaderStatus } from '@kv/protocol';
-import { REPLICATION_PATH } from '@kv/protocol';
+import { REPLICATION_PATH, keyProblem } from '@kv/protocol';
 import {
   KvError,
+  emptyKeyWrites,
   errorHandler,
   httpMetrics,
   methodNotAllowed,
   metricsRoute,
   readRoutes,
   requestContext,
+  requireClusterToken,
   routeNotFound,
   type Logger,
 } from '@kv/node-kit';
@@ -20,13 +22,15 @@ import type { LeaderMetrics } from './leader-metrics';
 export interface LeaderAppDeps {
   readonly leader: ReplicationLeader;
   readonly writeQuorum: number;
+  /** Replication traffic without it gets 401 here too, before being told this is the leader. */
+  readonly clusterToken?: string | null;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly metrics: LeaderMetrics;
 }
 
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
-export function createLeaderApp({ leader, writeQuorum, logger, registry, metrics }: LeaderAppDeps): Express {
+export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -48,10 +52,11 @@ export function createLeaderApp({ leader, writeQuorum, logger, registry, metrics
     res.json(body);
   });
   app.get('/metrics', metricsRoute(registry));
+  app.use(emptyKeyWrites(() => new KvError('INVALID_KEY', keyProblem('') ?? 'key must not be empty')));
   app.use(readRoutes(leader.store));
   app.use(writeRoutes(leader, writeQuorum, metrics));
   app.all('/kv/:key', methodNotAllowed(['GET', 'PUT', 'DELETE']));
-  app.all(REPLICATION_PATH, (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
+  app.all(REPLICATION_PATH, requireClusterToken(clusterToken), (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
   for (const path of ['/health', '/status', '/metrics']) app.all(path, methodNotAllowed(['GET']));
   app.use(routeNotFound);
   app.use(errorHandler(logger));

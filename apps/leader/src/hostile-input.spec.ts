@@ -27,6 +27,23 @@ const fresh = () => (current = setup());
 
 const putJson = (app: ReturnType<typeof setup>['app'], url: string, text: string) => request(app).put(url).set('Content-Type', 'application/json').send(text);
 
+describe('leader: numbers JSON cannot carry', () => {
+  it.each(['1e400', '-1e400', '[1, {"a": 1e999}]'])('refuses %s with 400 instead of storing null, changing nothing', async (value) => {
+    const { app, leader } = fresh();
+    const res = await putJson(app, '/kv/big', `{"value":${value}}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'INVALID_BODY', error: expect.stringMatching(/too large for a double/) });
+    expect(leader.version).toBe(0);
+    expect((await request(app).get('/kv/big')).status).toBe(404);
+  });
+
+  it('keeps the largest finite double exactly', async () => {
+    const { app } = fresh();
+    expect((await putJson(app, '/kv/max', '{"value":[1.7976931348623157e308,5e-324]}')).status).toBe(200);
+    expect((await request(app).get('/kv/max')).body.value).toEqual([Number.MAX_VALUE, Number.MIN_VALUE]);
+  });
+});
+
 describe('leader: deeply nested values', () => {
   it.each([
     ['100k nested arrays', nestedJson(100_000)],

@@ -70,7 +70,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   });
   built.leader = leader;
   if (journal && !meta) await leader.persistMeta();
-  const app = createLeaderApp({ leader, writeQuorum: config.writeQuorum, logger, registry, metrics });
+  const app = createLeaderApp({ leader, writeQuorum: config.writeQuorum, clusterToken: config.clusterToken, logger, registry, metrics });
   return {
     app,
     leader,

@@ -13,6 +13,7 @@ export interface TestLeaderOptions {
   readonly writeQuorum: number;
   readonly replicationTimeoutMs?: number;
   readonly logger?: Logger;
+  readonly clusterToken?: string;
 }
 
 /**
@@ -35,6 +36,6 @@ export function testLeader(options: TestLeaderOptions): { app: Express; leader: 
   });
   built.leader = leader;
   const logger = options.logger ?? pino({ level: 'silent' });
-  const app = createLeaderApp({ leader, writeQuorum: options.writeQuorum, logger, registry, metrics });
+  const app = createLeaderApp({ leader, writeQuorum: options.writeQuorum, clusterToken: options.clusterToken ?? null, logger, registry, metrics });
   return { app, leader, registry };
 }

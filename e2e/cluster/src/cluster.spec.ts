@@ -151,6 +151,40 @@ describe('process lifecycle', () => {
     expect(follower.stderr.trim()).toMatch(/^follower: invalid configuration: PORT must be/);
   });
 
+  it('exits 1 with one line naming the variable when it cannot listen or use its DATA_DIR', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const occupied = createServer();
+    await new Promise<void>((resolve) => occupied.listen(0, '127.0.0.1', resolve));
+    const busyPort = (occupied.address() as { port: number }).port;
+    const dir = mkdtempSync(path.join(tmpdir(), 'kv-bad-data-'));
+    writeFileSync(path.join(dir, 'file'), 'x');
+    try {
+      const cases: Array<[string, Record<string, string>, RegExp]> = [
+        ['leader', { HOST: '127.0.0.1', PORT: String(busyPort) }, new RegExp(`cannot start: PORT ${busyPort}: already in use`)],
+        ['follower', { HOST: '127.0.0.1', PORT: String(busyPort) }, new RegExp(`cannot start: PORT ${busyPort}: already in use`)],
+        // An address literal (TEST-NET-1), so no name lookup leaves the machine.
+        ['leader', { HOST: '192.0.2.1', PORT: '0' }, /cannot start: HOST 192\.0\.2\.1: not an address of this machine/],
+        ['leader', { HOST: '127.0.0.1', PORT: '0', DATA_DIR: path.join(dir, 'file', 'data') }, /cannot start: DATA_DIR .*: ENOTDIR/],
+        // Node's recursive mkdir never returns on such a path; the node must refuse it.
+        ['follower', { HOST: '127.0.0.1', PORT: '0', DATA_DIR: '/proc/kv-no-such-dir' }, /cannot start: DATA_DIR \/proc\/kv-no-such-dir: ENOENT/],
+      ];
+      for (const [app, env, pattern] of cases) {
+        const result = spawnSync(process.execPath, [`dist/apps/${app}/main.js`], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 10_000 });
+        expect({ app, env, status: result.status }).toEqual({ app, env, status: 1 });
+        const lines = (result.stderr + result.stdout).trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(JSON.parse(lines[0]).msg).toMatch(pattern);
+      }
+    } finally {
+      occupied.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('finishes a write in flight on SIGTERM, then exits 0', async () => {
     const cluster = await LocalCluster.start({ followers: 2, leaderEnv: { WRITE_QUORUM: '2', MIN_DELAY_MS: '600', MAX_DELAY_MS: '600' } });
     try {

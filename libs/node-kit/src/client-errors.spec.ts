@@ -81,7 +81,7 @@ describe('answerClientErrorsWithJson on a request that never completes', () => {
 
   beforeAll(async () => {
     // Node checks its header timeout on this interval; short ones keep the test quick.
-    server = http.createServer({ headersTimeout: 300, requestTimeout: 400, connectionsCheckingInterval: 50 }, (req, res) => res.end());
+    server = http.createServer({ headersTimeout: 300, requestTimeout: 400, connectionsCheckingInterval: 50 }, (_req, res) => res.end());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     answerClientErrorsWithJson(server, logger);
     port = (server.address() as AddressInfo).port;

@@ -80,4 +80,10 @@ describe('parseFollowerConfig', () => {
     expect(parseFollowerConfig({}).leaderUrl).toBeNull();
     expect(problems(() => parseFollowerConfig({ LEADER_URL: 'leader' }))).toMatch(/LEADER_URL/);
   });
+
+  it('refuses a list where one LEADER_URL belongs (URL parsing alone takes it as one host)', () => {
+    for (const value of ['http://a:8000,http://b:8000', 'http://a:8000 http://b:8000']) {
+      expect(problems(() => parseFollowerConfig({ LEADER_URL: value }))).toBe(`invalid configuration: LEADER_URL must hold one http(s) URL (got ${JSON.stringify(value)})`);
+    }
+  });
 });

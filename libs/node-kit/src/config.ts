@@ -69,13 +69,15 @@ class EnvReader {
     return value as T;
   }
 
-  url(name: string, value: string): string | null {
+  /** One http(s) base URL. WHATWG URL parsing takes `http://a,http://b` as one host, so commas and spaces are refused first. */
+  url(name: string, value: string, what = 'http(s) URLs'): string | null {
     try {
+      if (/[\s,]/.test(value)) throw new Error('a list');
       const url = new URL(value);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
       return value.replace(/\/+$/, '');
     } catch {
-      this.problems.push(`${name} must hold http(s) URLs (got ${JSON.stringify(value)})`);
+      this.problems.push(`${name} must hold ${what} (got ${JSON.stringify(value)})`);
       return null;
     }
   }
@@ -126,6 +128,6 @@ export function parseFollowerConfig(env: Env): FollowerConfig {
   const read = new EnvReader(env);
   const base = common(read, 'follower');
   const leaderRaw = read.raw('LEADER_URL');
-  const leaderUrl = leaderRaw === undefined ? null : read.url('LEADER_URL', leaderRaw);
+  const leaderUrl = leaderRaw === undefined ? null : read.url('LEADER_URL', leaderRaw, 'one http(s) URL');
   return read.done({ ...base, role: 'follower' as const, leaderUrl });
 }

@@ -6,7 +6,7 @@ export type { Env, LeaderConfig, FollowerConfig, NodeConfig, LogLevel, FsyncPoli
 export { createLogger } from './logger';
 export type { Logger } from './logger';
 export { jsonBody, keyParam, requestContext, requireClusterToken } from './http';
-export { readRoutes } from './read-routes';
+export { emptyKeyWrites, readRoutes } from './read-routes';
 export { serve } from './serve';
 export { answerClientErrorsWithJson } from './client-errors';
 export type { ServeOptions } from './serve';

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { VersionedStore } from '@kv/store';
 import { DEFAULT_LIST_LIMIT, ListRequestQuery, MAX_LIST_LIMIT, DtoValidationError, type ListResponse, type ReadResponse } from '@kv/protocol';
 import { KvError } from './errors';
@@ -18,6 +18,17 @@ function listQuery(query: unknown): { prefix?: string; after?: string; limit: nu
     throw new KvError('INVALID_QUERY', `limit must be an integer from 1 to ${MAX_LIST_LIMIT} (got ${parsed.limit})`);
   }
   return { prefix: parsed.prefix, after: parsed.after, limit };
+}
+
+/**
+ * `PUT` and `DELETE /kv/` name the empty key, but Express routes `/kv/` like `/kv` (the
+ * collection, 405): refuse them as each node refuses writes (`refuse`), before any body is read.
+ */
+export function emptyKeyWrites(refuse: () => KvError): RequestHandler {
+  return (req, _res, next) => {
+    if ((req.method === 'PUT' || req.method === 'DELETE') && req.path === '/kv/') return next(refuse());
+    next();
+  };
 }
 
 /** `GET /kv/:key` and `GET /kv`, the same on every node. Writes are mounted by each app. */

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
@@ -20,16 +20,18 @@ export interface ServeOptions {
  * requests finish, runs onShutdown and exits 0. A port that cannot be bound exits 1.
  */
 export function serve(app: Express, logger: Logger, options: ServeOptions): Server {
-  const server = app.listen(options.port, options.host, () => {
-    const { port } = server.address() as AddressInfo;
-    const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-    logger.info({ port }, options.readyMessage(`http://${shownHost}:${port}`));
-  });
+  // Not app.listen: Express 5 calls its callback on a listen error too, as if it were ready.
+  const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   answerClientErrorsWithJson(server, logger);
   server.on('error', (error: NodeJS.ErrnoException) => {
-    logger.fatal(`cannot listen on ${options.host}:${options.port}: ${error.code ?? error.message}`);
+    logger.fatal(`cannot start: ${listenFailure(options, error)}`);
     process.exit(1);
+  });
+  server.listen(options.port, options.host, () => {
+    const { port } = server.address() as AddressInfo;
+    const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+    logger.info({ port }, options.readyMessage(`http://${shownHost}:${port}`));
   });
 
   let stopping = false;
@@ -62,4 +64,22 @@ export function serve(app: Express, logger: Logger, options: ServeOptions): Serv
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   return server;
+}
+
+/** Why the node cannot listen, naming the variable to change. */
+export function listenFailure({ host, port }: Pick<ServeOptions, 'host' | 'port'>, error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `PORT ${port}: already in use on ${host}`;
+    case 'EACCES':
+      return `PORT ${port}: not allowed to listen on it (ports below 1024 need privileges)`;
+    case 'EADDRNOTAVAIL':
+      return `HOST ${host}: not an address of this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return `HOST ${host}: cannot be resolved to an address`;
+    default:
+      return `cannot listen on HOST ${host}, PORT ${port}: ${error.code ?? error.message}`;
+  }
 }

@@ -1,4 +1,4 @@
-export { FileJournal, JournalDamagedError } from './journal';
+export { DataDirError, FileJournal, JournalDamagedError } from './journal';
 export type { JournalOptions, OpenedJournal } from './journal';
 export { AppendLog, BATCH_SYNC_INTERVAL_MS } from './append-log';
 export type { FsyncPolicy } from './append-log';

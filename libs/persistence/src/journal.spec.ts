@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Entry } from '@kv/store';
-import { FileJournal, JournalDamagedError } from './journal';
+import { DataDirError, FileJournal, JournalDamagedError } from './journal';
 import { decodeRecords, encodeRecord } from './record-codec';
 
 interface Meta {
@@ -157,6 +157,30 @@ describe('FileJournal', () => {
     await opened.journal.close();
     const file = path.join(dir, 'snapshot');
     await truncate(file, (await stat(file)).size - 5);
-    await expect(openJournal()).rejects.toThrow(JournalDamagedError);
+    const refused = await openJournal().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DataDirError);
+    expect((refused as DataDirError).cause).toBeInstanceOf(JournalDamagedError);
+    expect((refused as Error).message).toMatch(new RegExp(`^DATA_DIR ${dir}: ${file} is damaged \\(incomplete record: \\d+ of \\d+ bytes\\); refusing to start without it$`));
+  });
+
+  it('creates missing parents of the directory', async () => {
+    const nested = path.join(dir, 'a', 'b', 'c');
+    const opened = await FileJournal.open<Meta>(nested, { fsync: 'off' });
+    await opened.journal.close();
+    expect((await stat(nested)).isDirectory()).toBe(true);
+  });
+
+  it.each([
+    ['a path under a regular file', (file: string) => path.join(file, 'data'), /^DATA_DIR .*\/file\/data: ENOTDIR/],
+    ['a regular file', (file: string) => file, /^DATA_DIR .*\/file: .*\/file is not a directory$/],
+  ])('refuses %s with an error naming DATA_DIR', async (_name, target, message) => {
+    const file = path.join(dir, 'file');
+    await writeFile(file, 'x');
+    await expect(FileJournal.open<Meta>(target(file), { fsync: 'off' })).rejects.toThrow(message);
+  });
+
+  // Node 20's recursive mkdir loops forever on such a path; this one must refuse it.
+  it('refuses a directory its parent cannot hold (/proc) instead of hanging', async () => {
+    await expect(FileJournal.open<Meta>('/proc/kv-no-such-dir/data', { fsync: 'off' })).rejects.toThrow(/^DATA_DIR \/proc\/kv-no-such-dir\/data: ENOENT/);
   });
 });

@@ -1,8 +1,9 @@
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { VersionedStore, type Entry } from '@kv/store';
 import { AppendLog, type FsyncPolicy } from './append-log';
 import { decodeRecords, encodeRecord } from './record-codec';
+import { ensureDirectory } from './ensure-directory';
 import { replay, type StoreChange } from './store-change';
 
 export class JournalDamagedError extends Error {
@@ -10,6 +11,23 @@ export class JournalDamagedError extends Error {
     super(message);
     this.name = 'JournalDamagedError';
   }
+}
+
+/** DATA_DIR cannot be used: not creatable, not readable, damaged. Names the directory. */
+export class DataDirError extends Error {
+  constructor(
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    super(`DATA_DIR ${dir}: ${messageOf(cause)}`, { cause });
+    this.name = 'DataDirError';
+  }
+}
+
+// Not `instanceof Error`: errors from another realm (a test sandbox's fs) fail that check.
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
 
 export interface JournalOptions {
@@ -67,8 +85,17 @@ export class FileJournal<M> {
     private readonly options: JournalOptions,
   ) {}
 
+  /** Opens (or creates) the journal in `dir`; any failure is a DataDirError naming it. */
   static async open<M>(dir: string, options: JournalOptions): Promise<OpenedJournal<M>> {
-    await mkdir(dir, { recursive: true });
+    try {
+      return await FileJournal.openUnchecked<M>(dir, options);
+    } catch (error) {
+      throw new DataDirError(dir, error);
+    }
+  }
+
+  private static async openUnchecked<M>(dir: string, options: JournalOptions): Promise<OpenedJournal<M>> {
+    await ensureDirectory(dir);
     const store = new VersionedStore();
     const { generation: snapshotGeneration, meta: snapshotMeta } = await FileJournal.loadSnapshot<M>(dir, store);
     let meta = snapshotMeta;

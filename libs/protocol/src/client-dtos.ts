@@ -1,6 +1,6 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import type { JsonValue } from '@kv/store';
-import { IsPresent, NestsAtMost } from './decorators';
+import { IsPresent, IsStorableJson } from './decorators';
 import { MAX_VALUE_DEPTH } from './limits';
 import { parseFlat } from './validate';
 
@@ -9,7 +9,7 @@ const NON_NEGATIVE_INTEGER = /^(0|[1-9][0-9]{0,8})$/;
 /** Body of `PUT /kv/:key`. */
 export class PutValueRequest {
   @IsPresent({ message: 'body must be a JSON object with a "value" property' })
-  @NestsAtMost(MAX_VALUE_DEPTH)
+  @IsStorableJson(MAX_VALUE_DEPTH)
   value!: JsonValue;
 
   static parse(body: unknown): PutValueRequest {

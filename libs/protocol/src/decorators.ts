@@ -1,6 +1,6 @@
 import { ValidationArguments, ValidationOptions, registerDecorator } from 'class-validator';
 import { keyProblem } from './key';
-import { nestsDeeperThan } from './json-depth';
+import { jsonValueProblem } from './json-value';
 
 /** The property must be present; `null` is a valid JSON value, so `@IsDefined` would be wrong. */
 export function IsPresent(options?: ValidationOptions): PropertyDecorator {
@@ -44,15 +44,15 @@ export function IsAtLeastProperty(sibling: string, options?: ValidationOptions):
     });
 }
 
-/** A JSON value that nests arrays and objects at most `maxDepth` levels deep. */
-export function NestsAtMost(maxDepth: number, options?: ValidationOptions): PropertyDecorator {
+/** A JSON value the store keeps as it came: finite numbers, at most `maxDepth` levels deep. */
+export function IsStorableJson(maxDepth: number, options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
-      name: 'nestsAtMost',
+      name: 'isStorableJson',
       target: target.constructor,
       propertyName: propertyName as string,
       constraints: [maxDepth],
-      options: { message: `$property nests arrays and objects more than ${maxDepth} levels deep`, ...options },
-      validator: { validate: (value: unknown) => !nestsDeeperThan(value, maxDepth) },
+      options: { message: (args: ValidationArguments) => `${args.property} ${jsonValueProblem(args.value, maxDepth) ?? 'is not storable'}`, ...options },
+      validator: { validate: (value: unknown) => jsonValueProblem(value, maxDepth) === null },
     });
 }

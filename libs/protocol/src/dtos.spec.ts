@@ -1,6 +1,7 @@
 import { DtoValidationError, ListRequestQuery, MAX_VALUE_DEPTH, PutValueRequest, ReplicateRequest, ReplicateResponse, WriteQuery, keyProblem } from './index';
 import { parse as parseQuery } from 'node:querystring';
-import { nestsDeeperThan } from './json-depth';
+import { jsonValueProblem } from './json-value';
+import { isWellFormedEntry } from './replication-dtos';
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -116,11 +117,26 @@ describe('hostile shapes', () => {
   const nested = (depth: number, kind: 'array' | 'object') => JSON.parse(kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
 
   it('counts nesting without recursion, stopping at the limit', () => {
-    expect(nestsDeeperThan(1, 0)).toBe(false);
-    expect(nestsDeeperThan([], 0)).toBe(true);
-    expect(nestsDeeperThan([[1], { a: [2] }], 3)).toBe(false);
-    expect(nestsDeeperThan([[1], { a: [2] }], 2)).toBe(true);
-    expect(nestsDeeperThan(nested(1_000_000, 'array'), MAX_VALUE_DEPTH)).toBe(true);
+    const tooDeep = (depth: number) => `nests arrays and objects more than ${depth} levels deep`;
+    expect(jsonValueProblem(1, 0)).toBeNull();
+    expect(jsonValueProblem([], 0)).toBe(tooDeep(0));
+    expect(jsonValueProblem([[1], { a: [2] }], 3)).toBeNull();
+    expect(jsonValueProblem([[1], { a: [2] }], 2)).toBe(tooDeep(2));
+    expect(jsonValueProblem(nested(1_000_000, 'array'), MAX_VALUE_DEPTH)).toBe(tooDeep(MAX_VALUE_DEPTH));
+  });
+
+  it('refuses numbers JSON.parse overflowed to Infinity, anywhere in a value, on both paths', () => {
+    for (const text of ['1e400', '-1e400', '[1, 2, 1e400]', '{"a": {"b": [-1e999]}}']) {
+      const value: unknown = JSON.parse(text);
+      expect(jsonValueProblem(value, MAX_VALUE_DEPTH)).toMatch(/too large for a double/);
+      expect(problemsOf(() => PutValueRequest.parse({ value }))).toEqual([expect.stringMatching(/^value: value holds a number too large for a double/)]);
+      const entry = { key: 'a', version: 1, deleted: false, value };
+      expect(isWellFormedEntry(entry)).toBe(false);
+      expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: [entry] }))).toEqual([
+        expect.stringMatching(/^entries\.0\.value: value holds a number too large for a double/),
+      ]);
+    }
+    expect(jsonValueProblem(JSON.parse('[1e308, -0, 5e-324]'), MAX_VALUE_DEPTH)).toBeNull();
   });
 
   it.each(['array', 'object'] as const)('refuses a value nested deeper than MAX_VALUE_DEPTH (%s), on both paths', (kind) => {

@@ -1,8 +1,8 @@
 import { IsArray, IsBoolean, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
 import type { Entry, JsonValue } from '@kv/store';
-import { IsAtLeastProperty, IsPresent, IsStoreKey, NestsAtMost } from './decorators';
+import { IsAtLeastProperty, IsPresent, IsStoreKey, IsStorableJson } from './decorators';
 import { keyProblem } from './key';
-import { nestsDeeperThan } from './json-depth';
+import { jsonValueProblem } from './json-value';
 import { MAX_SAFE_VERSION, MAX_VALUE_DEPTH } from './limits';
 import { assertValid, copyInto, instantiate, isPlainObject, parseFlat, problemsOf, type DtoProblem } from './validate';
 
@@ -21,7 +21,7 @@ export class ReplicatedEntry {
 
   @ValidateIf((entry: ReplicatedEntry) => entry.deleted === false)
   @IsPresent({ message: 'value is required unless deleted is true' })
-  @NestsAtMost(MAX_VALUE_DEPTH)
+  @IsStorableJson(MAX_VALUE_DEPTH)
   value?: JsonValue;
 }
 
@@ -94,7 +94,7 @@ export function isWellFormedEntry(entry: unknown): boolean {
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) return false;
   if (typeof deleted !== 'boolean' || keyProblem(key) !== null) return false;
   // As @ValidateIf: a tombstone's value is not looked at.
-  return deleted || (value !== undefined && !nestsDeeperThan(value, MAX_VALUE_DEPTH));
+  return deleted || (value !== undefined && jsonValueProblem(value, MAX_VALUE_DEPTH) === null);
 }
 
 /** A nested DTO, its problems added to `problems` under `path`. */

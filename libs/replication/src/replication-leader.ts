@@ -128,8 +128,10 @@ export class ReplicationLeader {
     return this.write({ key, version: this.store.maxVersion + 1, deleted: true }, key.length, quorum);
   }
 
+  /** Per follower; `lag` counts from the leader's version (API.md), writes still being made durable included. */
   status(): FollowerStatus[] {
-    return this.replicator.status();
+    const version = this.version;
+    return this.replicator.status().map((s) => ({ ...s, lag: Math.max(0, version - s.ackedVersion) }));
   }
 
   /** Stops sending; writes still waiting settle at their deadline. */
