@@ -101,3 +101,19 @@ describe('follower', () => {
     expect(metrics.text).toMatch(/kv_applied_version 0/);
   });
 });
+
+describe('follower OPTIONS', () => {
+  it.each([
+    ['/kv/a', 'GET, PUT, DELETE'],
+    ['/replicate', 'POST'],
+    ['/health', 'GET'],
+  ])('answers OPTIONS %s with 204 and the methods it takes, as a 405 there names them', async (path, allow) => {
+    const { app } = setup();
+    const options = await request(app).options(path);
+    expect(options.status).toBe(204);
+    expect(options.headers.allow).toBe(allow);
+    const refused = await request(app).patch(path);
+    expect(refused.status).toBe(405);
+    expect(refused.headers.allow).toBe(allow);
+  });
+});

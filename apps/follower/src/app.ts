@@ -5,10 +5,10 @@ import type { FollowerNodeStatus, HealthResponse } from '@kv/protocol';
 import { REPLICATION_PATH } from '@kv/protocol';
 import {
   KvError,
+  RouteMethods,
   emptyKeyWrites,
   errorHandler,
   httpMetrics,
-  methodNotAllowed,
   metricsRoute,
   readRoutes,
   requestContext,
@@ -29,6 +29,15 @@ export interface FollowerAppDeps {
   readonly onJournalFailure?: (error: unknown) => void;
 }
 
+const FOLLOWER_ROUTES = new RouteMethods([
+  ['/kv', ['GET']],
+  ['/kv/:key', ['GET', 'PUT', 'DELETE']],
+  [REPLICATION_PATH, ['POST']],
+  ['/health', ['GET']],
+  ['/status', ['GET']],
+  ['/metrics', ['GET']],
+]);
+
 /** The follower's HTTP API (API.md), without listening. */
 export function createFollowerApp(deps: FollowerAppDeps): Express {
   const { store, replica, leaderUrl, logger, registry } = deps;
@@ -37,6 +46,7 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
   app.set('etag', false);
   app.use(requestContext(logger));
   app.use(httpMetrics(registry));
+  app.use(FOLLOWER_ROUTES.options());
   new Gauge({ name: 'kv_keys', help: 'Live keys held', registers: [registry], collect() { this.set(store.keyCount); } });
   new Gauge({
     name: 'kv_applied_version',
@@ -62,9 +72,7 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
   app.use(readRoutes(store));
   app.put('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.delete('/kv/:key', (_req, _res, next) => next(refuseWrite()));
-  app.all('/kv/:key', methodNotAllowed(['GET', 'PUT', 'DELETE']));
-  app.all(REPLICATION_PATH, methodNotAllowed(['POST']));
-  for (const path of ['/health', '/status', '/metrics']) app.all(path, methodNotAllowed(['GET']));
+  app.use(FOLLOWER_ROUTES.refuseOthers());
   app.use(routeNotFound);
   app.use(errorHandler(logger));
   return app;

@@ -217,3 +217,20 @@ describe('leader reads, listing and operations', () => {
     expect(right.body.code).toBe('NOT_FOLLOWER');
   });
 });
+
+describe('leader OPTIONS', () => {
+  it.each([
+    ['/kv/a', 'GET, PUT, DELETE'],
+    ['/kv', 'GET'],
+    ['/status', 'GET'],
+  ])('answers OPTIONS %s with 204 and the methods it takes, as a 405 there names them', async (path, allow) => {
+    const { app } = fresh();
+    const options = await request(app).options(path);
+    expect(options.status).toBe(204);
+    expect(options.headers.allow).toBe(allow);
+    expect(options.text).toBe('');
+    const refused = await request(app).patch(path);
+    expect(refused.status).toBe(405);
+    expect(refused.headers.allow).toBe(allow);
+  });
+});

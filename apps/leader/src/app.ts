@@ -4,10 +4,10 @@ import type { HealthResponse, LeaderStatus } from '@kv/protocol';
 import { REPLICATION_PATH, keyProblem } from '@kv/protocol';
 import {
   KvError,
+  RouteMethods,
   emptyKeyWrites,
   errorHandler,
   httpMetrics,
-  methodNotAllowed,
   metricsRoute,
   readRoutes,
   requestContext,
@@ -29,6 +29,14 @@ export interface LeaderAppDeps {
   readonly metrics: LeaderMetrics;
 }
 
+const LEADER_ROUTES = new RouteMethods([
+  ['/kv', ['GET']],
+  ['/kv/:key', ['GET', 'PUT', 'DELETE']],
+  ['/health', ['GET']],
+  ['/status', ['GET']],
+  ['/metrics', ['GET']],
+]);
+
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
 export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
   const app = express();
@@ -36,6 +44,7 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
   app.set('etag', false);
   app.use(requestContext(logger));
   app.use(httpMetrics(registry));
+  app.use(LEADER_ROUTES.options());
 
   app.get('/health', (_req, res) => {
     const body: HealthResponse = { status: 'ok', role: 'leader' };
@@ -55,9 +64,8 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
   app.use(emptyKeyWrites(() => new KvError('INVALID_KEY', keyProblem('') ?? 'key must not be empty')));
   app.use(readRoutes(leader.store));
   app.use(writeRoutes(leader, writeQuorum, metrics));
-  app.all('/kv/:key', methodNotAllowed(['GET', 'PUT', 'DELETE']));
   app.all(REPLICATION_PATH, requireClusterToken(clusterToken), (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
-  for (const path of ['/health', '/status', '/metrics']) app.all(path, methodNotAllowed(['GET']));
+  app.use(LEADER_ROUTES.refuseOthers());
   app.use(routeNotFound);
   app.use(errorHandler(logger));
   return app;

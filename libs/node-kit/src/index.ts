@@ -7,6 +7,8 @@ export { createLogger } from './logger';
 export type { Logger } from './logger';
 export { jsonBody, keyParam, requestContext, requireClusterToken } from './http';
 export { emptyKeyWrites, readRoutes } from './read-routes';
+export { RouteMethods } from './route-methods';
+export type { MethodTable } from './route-methods';
 export { serve } from './serve';
 export { answerClientErrorsWithJson } from './client-errors';
 export type { ServeOptions } from './serve';

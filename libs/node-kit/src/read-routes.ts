@@ -3,7 +3,6 @@ import type { VersionedStore } from '@kv/store';
 import { DEFAULT_LIST_LIMIT, ListRequestQuery, MAX_LIST_LIMIT, DtoValidationError, type ListResponse, type ReadResponse } from '@kv/protocol';
 import { KvError } from './errors';
 import { keyParam } from './http';
-import { methodNotAllowed } from './error-handler';
 
 function listQuery(query: unknown): { prefix?: string; after?: string; limit: number } {
   let parsed: ListRequestQuery;
@@ -31,7 +30,7 @@ export function emptyKeyWrites(refuse: () => KvError): RequestHandler {
   };
 }
 
-/** `GET /kv/:key` and `GET /kv`, the same on every node. Writes are mounted by each app. */
+/** `GET /kv/:key` and `GET /kv`, the same on every node. Writes are mounted by each app; other methods answer through RouteMethods. */
 export function readRoutes(store: VersionedStore): Router {
   const router = Router();
   router.get('/kv', (req, res) => {
@@ -42,7 +41,6 @@ export function readRoutes(store: VersionedStore): Router {
     };
     res.json(body);
   });
-  router.all('/kv', methodNotAllowed(['GET']));
   router.get('/kv/:key', (req, res) => {
     const key = keyParam(req.params.key);
     const entry = store.get(key);

@@ -1,0 +1,35 @@
+import { Router, type RequestHandler } from 'express';
+import { methodNotAllowed } from './error-handler';
+
+export type MethodTable = ReadonlyArray<readonly [path: string, methods: readonly string[]]>;
+
+/**
+ * The methods each known path takes, declared once per app. `OPTIONS` answers 204 with
+ * them in `Allow`; any other method not routed gets 405 naming them.
+ */
+export class RouteMethods {
+  constructor(private readonly table: MethodTable) {}
+
+  /**
+   * Mount before the routes: otherwise Express answers OPTIONS itself, in plain text and
+   * from the first router that knows the path, so `Allow` would list only that router's methods.
+   */
+  options(): RequestHandler {
+    const router = Router();
+    for (const [path, methods] of this.table) {
+      router.options(path, (_req, res) => {
+        res.setHeader('Allow', methods.join(', '));
+        res.status(204).end();
+      });
+    }
+    // Every request passes here; only OPTIONS pays for matching the paths.
+    return (req, res, next) => (req.method === 'OPTIONS' ? router(req, res, next) : next());
+  }
+
+  /** Mount after the routes. */
+  refuseOthers(): Router {
+    const router = Router();
+    for (const [path, methods] of this.table) router.all(path, methodNotAllowed([...methods]));
+    return router;
+  }
+}
