@@ -111,7 +111,10 @@ describe('perf storm (built tool against real processes)', () => {
       expect(run.stdout).toMatch(/FAILED: cluster w=1: followers did not converge: 2 of 10 reads still differ/);
       const results = readResults(out);
       expect(results.problems).toHaveLength(1);
-      expect(results.measurements[0].consistency).toMatchObject({ converged: false, convergeMs: null, firstReadMismatches: 2 });
+      const consistency = results.measurements[0].consistency;
+      expect(consistency).toMatchObject({ converged: false, convergeMs: null });
+      // The stray's two keys at least; real followers may still be within their 2-20 ms delay at the first read.
+      expect(consistency?.firstReadMismatches).toBeGreaterThanOrEqual(2);
     } finally {
       await stray.stop();
     }
