@@ -193,7 +193,14 @@ describe('leader reads, listing and operations', () => {
 
   it('refuses writes to the empty key (/kv/) with 400 INVALID_KEY and uses no version', async () => {
     const { app, leader } = fresh();
-    for (const send of [() => request(app).put('/kv/').send({ value: 1 }), () => request(app).delete('/kv/'), () => request(app).put('/kv/?w=1').send({ value: 1 })]) {
+    const writes = [
+      () => request(app).put('/kv/').send({ value: 1 }),
+      () => request(app).delete('/kv/'),
+      () => request(app).put('/kv/?w=1').send({ value: 1 }),
+      // Express matches /KV/a as /kv/a, so /KV/ is the empty key too.
+      () => request(app).put('/KV/').send({ value: 1 }),
+    ];
+    for (const send of writes) {
       const answer = await send();
       expect(answer.status).toBe(400);
       expect(answer.body).toEqual({ code: 'INVALID_KEY', error: 'key must be 1 to 256 bytes of UTF-8 (got 0)' });
@@ -223,6 +230,7 @@ describe('leader OPTIONS', () => {
     ['/kv/a', 'GET, PUT, DELETE'],
     ['/kv', 'GET'],
     ['/status', 'GET'],
+    ['/replicate', 'POST'],
   ])('answers OPTIONS %s with 204 and the methods it takes, as a 405 there names them', async (path, allow) => {
     const { app } = fresh();
     const options = await request(app).options(path);

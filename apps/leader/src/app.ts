@@ -32,6 +32,8 @@ export interface LeaderAppDeps {
 const LEADER_ROUTES = new RouteMethods([
   ['/kv', ['GET']],
   ['/kv/:key', ['GET', 'PUT', 'DELETE']],
+  // A follower's route: POST is answered, with 401 or 403 NOT_FOLLOWER.
+  [REPLICATION_PATH, ['POST']],
   ['/health', ['GET']],
   ['/status', ['GET']],
   ['/metrics', ['GET']],
@@ -64,7 +66,7 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
   app.use(emptyKeyWrites(() => new KvError('INVALID_KEY', keyProblem('') ?? 'key must not be empty')));
   app.use(readRoutes(leader.store));
   app.use(writeRoutes(leader, writeQuorum, metrics));
-  app.all(REPLICATION_PATH, requireClusterToken(clusterToken), (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
+  app.post(REPLICATION_PATH, requireClusterToken(clusterToken), (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
   app.use(LEADER_ROUTES.refuseOthers());
   app.use(routeNotFound);
   app.use(errorHandler(logger));

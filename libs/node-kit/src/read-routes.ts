@@ -25,7 +25,8 @@ function listQuery(query: unknown): { prefix?: string; after?: string; limit: nu
  */
 export function emptyKeyWrites(refuse: () => KvError): RequestHandler {
   return (req, _res, next) => {
-    if ((req.method === 'PUT' || req.method === 'DELETE') && req.path === '/kv/') return next(refuse());
+    // Express matches paths case-insensitively (PUT /KV/a writes key a), so this does too.
+    if ((req.method === 'PUT' || req.method === 'DELETE') && req.path.toLowerCase() === '/kv/') return next(refuse());
     next();
   };
 }

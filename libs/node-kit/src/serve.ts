@@ -24,11 +24,16 @@ export function serve(app: Express, logger: Logger, options: ServeOptions): Serv
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   answerClientErrorsWithJson(server, logger);
-  server.on('error', (error: NodeJS.ErrnoException) => {
+  const cannotListen = (error: NodeJS.ErrnoException) => {
     logger.fatal(`cannot start: ${listenFailure(options, error)}`);
     process.exit(1);
-  });
+  };
+  server.once('error', cannotListen);
   server.listen(options.port, options.host, () => {
+    // Listening: a later error (say EMFILE on accept) is not a configuration problem, and
+    // the server keeps serving the connections it has.
+    server.off('error', cannotListen);
+    server.on('error', (error: NodeJS.ErrnoException) => logger.error({ err: error }, `server error: ${error.code ?? error.message}`));
     const { port } = server.address() as AddressInfo;
     const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
     logger.info({ port }, options.readyMessage(`http://${shownHost}:${port}`));

@@ -26,9 +26,14 @@ export async function ensureDirectory(dir: string): Promise<void> {
     current = parent;
   }
   for (const level of missing.reverse()) {
-    await mkdir(level).catch((error: NodeJS.ErrnoException) => {
-      // Someone else made it meanwhile: fine, as long as it is a directory.
-      if (error.code !== 'EEXIST') throw error;
-    });
+    try {
+      await mkdir(level);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Someone else made it meanwhile: fine, as long as it is a directory. A dangling
+      // symlink also answers EEXIST, and stat then says ENOENT.
+      const made = await stat(level).catch(() => null);
+      if (!made?.isDirectory()) throw Object.assign(new Error(`${level} exists but is not a directory (a dangling symlink?)`), { code: 'ENOTDIR' });
+    }
   }
 }

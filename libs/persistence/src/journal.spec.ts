@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Entry } from '@kv/store';
@@ -160,6 +160,7 @@ describe('FileJournal', () => {
     const refused = await openJournal().catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(DataDirError);
     expect((refused as DataDirError).cause).toBeInstanceOf(JournalDamagedError);
+    expect((refused as DataDirError).explainsItself).toBe(true);
     expect((refused as Error).message).toMatch(new RegExp(`^DATA_DIR ${dir}: ${file} is damaged \\(incomplete record: \\d+ of \\d+ bytes\\); refusing to start without it$`));
   });
 
@@ -176,7 +177,23 @@ describe('FileJournal', () => {
   ])('refuses %s with an error naming DATA_DIR', async (_name, target, message) => {
     const file = path.join(dir, 'file');
     await writeFile(file, 'x');
-    await expect(FileJournal.open<Meta>(target(file), { fsync: 'off' })).rejects.toThrow(message);
+    const refused = await FileJournal.open<Meta>(target(file), { fsync: 'off' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DataDirError);
+    expect((refused as Error).message).toMatch(message);
+    expect((refused as DataDirError).explainsItself).toBe(true);
+  });
+
+  it('asks for a stack when the cause is neither a system error nor damage', () => {
+    expect(new DataDirError('/d', new TypeError('x is undefined')).explainsItself).toBe(false);
+    expect(new DataDirError('/d', Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })).explainsItself).toBe(true);
+  });
+
+  it('refuses a dangling symlink with an error naming DATA_DIR', async () => {
+    const link = path.join(dir, 'link');
+    await symlink(path.join(dir, 'nowhere'), link);
+    await expect(FileJournal.open<Meta>(path.join(link, 'data'), { fsync: 'off' })).rejects.toThrow(
+      new RegExp(`^DATA_DIR ${link}/data: ${link} exists but is not a directory \\(a dangling symlink\\?\\)$`),
+    );
   });
 
   // Node 20's recursive mkdir loops forever on such a path; this one must refuse it.

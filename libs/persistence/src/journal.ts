@@ -22,6 +22,12 @@ export class DataDirError extends Error {
     super(`DATA_DIR ${dir}: ${messageOf(cause)}`, { cause });
     this.name = 'DataDirError';
   }
+
+  /** The message says all an operator needs (a system error, damage found); anything else is a bug worth its stack. */
+  get explainsItself(): boolean {
+    const code = (this.cause as { code?: unknown } | null)?.code;
+    return typeof code === 'string' || (this.cause as { name?: unknown } | null)?.name === 'JournalDamagedError';
+  }
 }
 
 // Not `instanceof Error`: errors from another realm (a test sandbox's fs) fail that check.

@@ -44,7 +44,7 @@ export function IsAtLeastProperty(sibling: string, options?: ValidationOptions):
     });
 }
 
-/** A JSON value the store keeps as it came: finite numbers, at most `maxDepth` levels deep. */
+/** A JSON value whose numbers are all finite and that nests at most `maxDepth` levels deep. */
 export function IsStorableJson(maxDepth: number, options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({

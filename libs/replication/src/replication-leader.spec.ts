@@ -59,6 +59,27 @@ describe('ReplicationLeader with a journal', () => {
     leader.stop();
   });
 
+  it('counts writes still waiting for the journal in /status lag: version - ackedVersion', async () => {
+    const { journal, commits } = manualJournal();
+    const leader = leaderWith(journal, recordingTransport().transport);
+    await flushMicrotasks();
+    leader.put('a', 1, 1, 1);
+    commits[0].done();
+    await flushMicrotasks();
+    expect(leader.status()[0]).toMatchObject({ ackedVersion: 1, lag: 0 });
+    leader.put('b', 1, 1, 1);
+    leader.put('c', 1, 1, 1);
+    await flushMicrotasks();
+    // Not durable yet, so not sent: the follower is two behind the version /status shows.
+    expect(leader.version).toBe(3);
+    expect(leader.status()[0]).toMatchObject({ ackedVersion: 1, lag: 2 });
+    commits[1].done();
+    commits[2].done();
+    await flushMicrotasks();
+    expect(leader.status()[0]).toMatchObject({ ackedVersion: 3, lag: 0 });
+    leader.stop();
+  });
+
   it('reserves versions in blocks, in the same record as the write that needs them', async () => {
     const { journal, commits } = manualJournal();
     const leader = leaderWith(journal, recordingTransport().transport);

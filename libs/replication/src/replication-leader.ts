@@ -91,7 +91,7 @@ export class ReplicationLeader {
       },
       options.clock.now(),
     );
-    this.lastStates = this.replicator.status().map((s) => s.state);
+    this.lastStates = this.status().map((s) => s.state);
     this.pump();
   }
 
@@ -130,8 +130,7 @@ export class ReplicationLeader {
 
   /** Per follower; `lag` counts from the leader's version (API.md), writes still being made durable included. */
   status(): FollowerStatus[] {
-    const version = this.version;
-    return this.replicator.status().map((s) => ({ ...s, lag: Math.max(0, version - s.ackedVersion) }));
+    return this.replicator.status(this.version);
   }
 
   /** Stops sending; writes still waiting settle at their deadline. */
@@ -231,7 +230,7 @@ export class ReplicationLeader {
   private noteStateChanges(): void {
     const observer = this.options.observer?.stateChanged;
     if (!observer) return;
-    this.replicator.status().forEach((s, i) => {
+    this.status().forEach((s, i) => {
       if (s.state !== this.lastStates[i]) observer(s.url, this.lastStates[i], s.state, s.lastError);
       this.lastStates[i] = s.state;
     });

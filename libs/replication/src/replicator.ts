@@ -275,8 +275,9 @@ export class Replicator {
     return this.progress.reduce((min, p) => Math.min(min, p.ackedVersion), Infinity);
   }
 
-  status(): FollowerStatus[] {
-    const version = this.source.version();
+  /** Per follower; `lag` counts from `leaderVersion`, the version the leader shows (API.md: `version - ackedVersion`). */
+  status(leaderVersion: number): FollowerStatus[] {
+    const version = leaderVersion;
     return this.progress.map((p) => ({
       url: p.url,
       ackedVersion: p.ackedVersion,
