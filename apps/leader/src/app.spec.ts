@@ -26,6 +26,9 @@ function setup(options: { followers?: number; writeQuorum?: number; timeoutMs?: 
   return { app, leader, fake };
 }
 
+/** A raw JSON body, exactly as given: supertest would re-serialize an object compactly. */
+const putText = (app: ReturnType<typeof setup>['app'], url: string, text: string) => request(app).put(url).set('Content-Type', 'application/json').send(text);
+
 let current: ReturnType<typeof setup> | undefined;
 afterEach(() => current?.leader.stop());
 const fresh = (options?: Parameters<typeof setup>[0]) => (current = setup(options));
@@ -109,7 +112,8 @@ describe('leader refuses bad input and changes nothing', () => {
     ['w twice', (app) => request(app).put('/kv/k?w=1&w=2').send({ value: 1 }), 400, 'INVALID_QUERY'],
     ['bad percent-encoding', (app) => request(app).put('/kv/%E0%A4%A').send({ value: 1 }), 400, 'MALFORMED_URL'],
     ['a value over 1 MiB', (app) => request(app).put('/kv/k').send({ value: 'x'.repeat(1_048_575) }), 413, 'VALUE_TOO_LARGE'],
-    ['a body far over the limit', (app) => request(app).put('/kv/k').send({ value: 'x'.repeat(2_000_000) }), 413, 'PAYLOAD_TOO_LARGE'],
+    ['a value over 1 MiB only when escaped', (app) => putText(app, '/kv/k', `{"value":"${'\\u00e9'.repeat(524_288)}"}`), 413, 'VALUE_TOO_LARGE'],
+    ['a body far over the limit', (app) => request(app).put('/kv/k').send({ value: 'x'.repeat(6_400_000) }), 413, 'PAYLOAD_TOO_LARGE'],
   ];
 
   it.each(cases)('%s', async (_name, send, status, code) => {
@@ -127,6 +131,18 @@ describe('leader refuses bad input and changes nothing', () => {
     const { app } = fresh();
     const res = await request(app).put('/kv/k?w=0').send({ value: 'x'.repeat(1_048_574) });
     expect(res.status).toBe(200);
+  });
+
+  it('accepts a value of 1 MiB serialized however the client escapes and spaces it', async () => {
+    const { app } = fresh();
+    // 524,287 × é is 1,048,574 bytes of UTF-8 plus quotes; escaped as Python sends it, a 3 MiB body.
+    const escaped = await putText(app, '/kv/e?w=0', `{"value": "${'\\u00e9'.repeat(524_287)}"}`);
+    expect(escaped.status).toBe(200);
+    expect(Buffer.byteLength(JSON.stringify((await request(app).get('/kv/e')).body.value))).toBe(1_048_576);
+    // Python's default separators, a space after every comma: a 1.5 MiB body for a value just under 1 MiB.
+    const spaced = await putText(app, '/kv/s?w=0', `{"value": [${Array(524_287).fill('1').join(', ')}]}`);
+    expect(spaced.status).toBe(200);
+    expect(Buffer.byteLength(JSON.stringify((await request(app).get('/kv/s')).body.value))).toBe(1_048_575);
   });
 
   it('accepts keys of 256 bytes and UTF-8 keys, percent-encoded', async () => {

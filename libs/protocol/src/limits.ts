@@ -1,8 +1,13 @@
 /** Limits the contract (API.md) sets; every node enforces the same numbers. */
 export const MAX_KEY_BYTES = 256;
 export const MAX_VALUE_BYTES = 1_048_576;
-/** Room for the `{"value": ...}` envelope and any whitespace a client puts around it. */
-export const CLIENT_BODY_LIMIT_BYTES = MAX_VALUE_BYTES + 64 * 1024;
+/**
+ * The value limit counts the value as JSON.stringify writes it; a client may send it less
+ * compactly (Python's json.dumps escapes every non-ASCII character as `\u00e9` and puts a
+ * space after each `,` and `:`). Six bytes per byte is the most escaping can take, so any
+ * value within MAX_VALUE_BYTES fits, escaped or not, with room for the envelope.
+ */
+export const CLIENT_BODY_LIMIT_BYTES = 6 * MAX_VALUE_BYTES + 64 * 1024;
 /** A batch carries many entries; one entry of the maximum size must always fit. */
 export const REPLICATION_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_LIST_LIMIT = 1000;
