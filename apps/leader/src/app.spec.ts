@@ -70,6 +70,13 @@ describe('leader writes', () => {
     expect((await request(app).delete('/kv/a?w=1')).body).toMatchObject({ acks: 1, quorum: 1 });
   });
 
+  it('takes an empty ?w= as no w: the configured quorum', async () => {
+    const { app } = fresh();
+    const res = await request(app).put('/kv/k?w=').send({ value: 1 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ quorum: 3, acks: 3 });
+  });
+
   it('DELETE of an absent key is 404 and uses no version', async () => {
     const { app, leader } = fresh();
     const res = await request(app).delete('/kv/ghost');
@@ -159,6 +166,14 @@ describe('leader reads, listing and operations', () => {
     const res = await request(app).get('/kv/none');
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'KEY_NOT_FOUND' });
+  });
+
+  it('takes GET /kv?prefix=&after=&limit= (the contract\'s template, left empty) as a plain listing', async () => {
+    const { app } = fresh();
+    for (const key of ['b', 'a']) await request(app).put(`/kv/${key}?w=0`).send({ value: key });
+    const res = await request(app).get('/kv?prefix=&after=&limit=');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ items: [{ key: 'a', value: 'a', version: 2 }, { key: 'b', value: 'b', version: 1 }], next: null });
   });
 
   it('lists by prefix in byte order with after, limit and next', async () => {
