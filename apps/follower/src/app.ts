@@ -2,10 +2,9 @@ import express, { type Express } from 'express';
 import { Gauge, type Registry } from 'prom-client';
 import type { VersionedStore } from '@kv/store';
 import type { FollowerNodeStatus, HealthResponse } from '@kv/protocol';
-import { REPLICATION_PATH } from '@kv/protocol';
 import {
   KvError,
-  RouteMethods,
+  NODE_ROUTES,
   emptyKeyWrites,
   errorHandler,
   httpMetrics,
@@ -29,15 +28,6 @@ export interface FollowerAppDeps {
   readonly onJournalFailure?: (error: unknown) => void;
 }
 
-const FOLLOWER_ROUTES = new RouteMethods([
-  ['/kv', ['GET']],
-  ['/kv/:key', ['GET', 'PUT', 'DELETE']],
-  [REPLICATION_PATH, ['POST']],
-  ['/health', ['GET']],
-  ['/status', ['GET']],
-  ['/metrics', ['GET']],
-]);
-
 /** The follower's HTTP API (API.md), without listening. */
 export function createFollowerApp(deps: FollowerAppDeps): Express {
   const { store, replica, leaderUrl, logger, registry } = deps;
@@ -46,7 +36,7 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
   app.set('etag', false);
   app.use(requestContext(logger));
   app.use(httpMetrics(registry));
-  app.use(FOLLOWER_ROUTES.options());
+  app.use(NODE_ROUTES.options());
   new Gauge({ name: 'kv_keys', help: 'Live keys held', registers: [registry], collect() { this.set(store.keyCount); } });
   new Gauge({
     name: 'kv_applied_version',
@@ -72,7 +62,7 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
   app.use(readRoutes(store));
   app.put('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.delete('/kv/:key', (_req, _res, next) => next(refuseWrite()));
-  app.use(FOLLOWER_ROUTES.refuseOthers());
+  app.use(NODE_ROUTES.refuseOthers());
   app.use(routeNotFound);
   app.use(errorHandler(logger));
   return app;

@@ -4,7 +4,7 @@ import type { HealthResponse, LeaderStatus } from '@kv/protocol';
 import { REPLICATION_PATH, keyProblem } from '@kv/protocol';
 import {
   KvError,
-  RouteMethods,
+  NODE_ROUTES,
   emptyKeyWrites,
   errorHandler,
   httpMetrics,
@@ -29,16 +29,6 @@ export interface LeaderAppDeps {
   readonly metrics: LeaderMetrics;
 }
 
-const LEADER_ROUTES = new RouteMethods([
-  ['/kv', ['GET']],
-  ['/kv/:key', ['GET', 'PUT', 'DELETE']],
-  // A follower's route: POST is answered, with 401 or 403 NOT_FOLLOWER.
-  [REPLICATION_PATH, ['POST']],
-  ['/health', ['GET']],
-  ['/status', ['GET']],
-  ['/metrics', ['GET']],
-]);
-
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
 export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
   const app = express();
@@ -46,7 +36,7 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
   app.set('etag', false);
   app.use(requestContext(logger));
   app.use(httpMetrics(registry));
-  app.use(LEADER_ROUTES.options());
+  app.use(NODE_ROUTES.options());
 
   app.get('/health', (_req, res) => {
     const body: HealthResponse = { status: 'ok', role: 'leader' };
@@ -67,7 +57,7 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
   app.use(readRoutes(leader.store));
   app.use(writeRoutes(leader, writeQuorum, metrics));
   app.post(REPLICATION_PATH, requireClusterToken(clusterToken), (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
-  app.use(LEADER_ROUTES.refuseOthers());
+  app.use(NODE_ROUTES.refuseOthers());
   app.use(routeNotFound);
   app.use(errorHandler(logger));
   return app;

@@ -1,5 +1,4 @@
-import { DataDirError } from '@kv/persistence';
-import { ConfigError, createLogger, parseLeaderConfig, serve } from '@kv/node-kit';
+import { ConfigError, createLogger, exitOnStartFailure, parseLeaderConfig, serve } from '@kv/node-kit';
 import { createLeaderNode } from './leader-node';
 
 async function main(): Promise<void> {
@@ -16,10 +15,7 @@ async function main(): Promise<void> {
   try {
     node = await createLeaderNode(config, logger, { defaultMetrics: true, onFatal: () => process.exit(1) });
   } catch (error) {
-    // One line naming what to fix; a stack only where the message cannot explain it.
-    const details = error instanceof DataDirError && error.explainsItself ? {} : { err: error };
-    logger.fatal(details, `cannot start: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    exitOnStartFailure(logger, error);
   }
   serve(node.app, logger, {
     port: config.port,

@@ -12,7 +12,7 @@ function quorumParam(req: Request, followerCount: number, defaultQuorum: number)
     if (error instanceof DtoValidationError) throw new KvError('INVALID_QUERY', error.message);
     throw error;
   }
-  if (query.w === undefined || query.w === '') return defaultQuorum;
+  if (query.w === undefined) return defaultQuorum;
   const w = Number(query.w);
   if (w > followerCount) throw new KvError('INVALID_QUERY', `w must be an integer from 0 to ${followerCount}, the number of followers (got ${w})`);
   return w;

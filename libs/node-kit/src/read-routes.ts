@@ -12,7 +12,7 @@ function listQuery(query: unknown): { prefix?: string; after?: string; limit: nu
     if (error instanceof DtoValidationError) throw new KvError('INVALID_QUERY', error.message);
     throw error;
   }
-  const limit = parsed.limit === undefined || parsed.limit === '' ? DEFAULT_LIST_LIMIT : Number(parsed.limit);
+  const limit = parsed.limit === undefined ? DEFAULT_LIST_LIMIT : Number(parsed.limit);
   if (limit < 1 || limit > MAX_LIST_LIMIT) {
     throw new KvError('INVALID_QUERY', `limit must be an integer from 1 to ${MAX_LIST_LIMIT} (got ${parsed.limit})`);
   }

@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { REPLICATION_PATH } from '@kv/protocol';
 import { methodNotAllowed } from './error-handler';
 
 export type MethodTable = ReadonlyArray<readonly [path: string, methods: readonly string[]]>;
@@ -33,3 +34,16 @@ export class RouteMethods {
     return router;
   }
 }
+
+/**
+ * The paths every node serves (API.md), leader and follower alike: writes and `/replicate`
+ * exist on both, and the node that does not take them answers 403 (or 401 without the token).
+ */
+export const NODE_ROUTES = new RouteMethods([
+  ['/kv', ['GET']],
+  ['/kv/:key', ['GET', 'PUT', 'DELETE']],
+  [REPLICATION_PATH, ['POST']],
+  ['/health', ['GET']],
+  ['/status', ['GET']],
+  ['/metrics', ['GET']],
+]);

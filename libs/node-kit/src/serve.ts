@@ -88,3 +88,14 @@ export function listenFailure({ host, port }: Pick<ServeOptions, 'host' | 'port'
       return `cannot listen on HOST ${host}, PORT ${port}: ${error.code ?? error.message}`;
   }
 }
+
+/**
+ * Logs why a node could not start, in one line, and exits 1. An error that says it explains
+ * itself (a system error on DATA_DIR, say) is logged without its stack; anything else is a
+ * bug, and its stack goes into that line.
+ */
+export function exitOnStartFailure(logger: Logger, error: unknown): never {
+  const explainsItself = (error as { explainsItself?: unknown } | null)?.explainsItself === true;
+  logger.fatal(explainsItself ? {} : { err: error }, `cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

@@ -1,17 +1,19 @@
-import { IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import type { JsonValue } from '@kv/store';
 import { IsPresent, IsStorableJson } from './decorators';
 import { MAX_VALUE_DEPTH } from './limits';
-import { parseFlat } from './validate';
+import { isPlainObject, parseFlat } from './validate';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9][0-9]{0,8})$/;
 
 /**
- * An empty parameter (`?w=`, `?limit=`) counts as absent, as `prefix=` and `after=` do: the
- * contract writes the listing as `GET /kv?prefix=&after=&limit=`, and clients that fill a
- * template or a params map leave unset values empty.
+ * An empty parameter (`?w=`, `?limit=`, `?prefix=`) counts as absent: the contract writes
+ * the listing as `GET /kv?prefix=&after=&limit=`, and clients that fill a template or a
+ * params map leave unset values empty.
  */
-const SkipWhenEmpty = (property: 'w' | 'limit') => ValidateIf((query: Record<string, unknown>) => query[property] !== '');
+function withoutEmptyParameters(query: unknown): unknown {
+  return isPlainObject(query) ? Object.fromEntries(Object.entries(query).filter(([, value]) => value !== '')) : query;
+}
 
 /** Body of `PUT /kv/:key`. */
 export class PutValueRequest {
@@ -27,13 +29,12 @@ export class PutValueRequest {
 /** Query of `PUT` and `DELETE /kv/:key`. */
 export class WriteQuery {
   @IsOptional()
-  @SkipWhenEmpty('w')
   @IsString({ message: 'w must be given once' })
   @Matches(NON_NEGATIVE_INTEGER, { message: 'w must be a non-negative integer' })
   w?: string;
 
   static parse(query: unknown): WriteQuery {
-    return parseFlat(WriteQuery, query, 'query');
+    return parseFlat(WriteQuery, withoutEmptyParameters(query), 'query');
   }
 }
 
@@ -48,12 +49,11 @@ export class ListRequestQuery {
   after?: string;
 
   @IsOptional()
-  @SkipWhenEmpty('limit')
   @IsString({ message: 'limit must be given once' })
   @Matches(NON_NEGATIVE_INTEGER, { message: 'limit must be an integer from 1 to 10000' })
   limit?: string;
 
   static parse(query: unknown): ListRequestQuery {
-    return parseFlat(ListRequestQuery, query, 'query');
+    return parseFlat(ListRequestQuery, withoutEmptyParameters(query), 'query');
   }
 }

@@ -277,11 +277,10 @@ export class Replicator {
 
   /** Per follower; `lag` counts from `leaderVersion`, the version the leader shows (API.md: `version - ackedVersion`). */
   status(leaderVersion: number): FollowerStatus[] {
-    const version = leaderVersion;
     return this.progress.map((p) => ({
       url: p.url,
       ackedVersion: p.ackedVersion,
-      lag: Math.max(0, version - p.ackedVersion),
+      lag: Math.max(0, leaderVersion - p.ackedVersion),
       state: p.state,
       lastError: p.lastError,
     }));
