@@ -12,8 +12,8 @@ export async function writeResultFiles(outDir: string, results: RunResults): Pro
   const files: Array<[string, string | Buffer]> = [
     ['results.json', JSON.stringify(results, null, 2) + '\n'],
     ['results.csv', formatCsv(results.measurements)],
-    ['latency.png', await renderer.render(latencyChart(results))],
-    ['throughput.png', await renderer.render(throughputChart(results))],
+    ['latency.png', renderer.render(latencyChart(results))],
+    ['throughput.png', renderer.render(throughputChart(results))],
   ];
   const written: string[] = [];
   for (const [name, content] of files) {
