@@ -56,7 +56,7 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
     res.json(body);
   });
   app.get('/metrics', metricsRoute(registry));
-  app.use(replicationRoute(deps));
+  app.use(replicationRoute({ ...deps, store }));
   const refuseWrite = () => new KvError('NOT_LEADER', 'Only leader accepts writes', { leader: leaderUrl });
   app.use(emptyKeyWrites(refuseWrite));
   app.use(readRoutes(store));

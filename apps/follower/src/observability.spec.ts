@@ -37,7 +37,10 @@ describe('follower logs', () => {
   it('describes a catch-up batch by its range', async () => {
     const { lines, replicate } = setup('debug');
     await replicate({ leaderEpoch: 3, entries: [put('a', 5)], catchUp: { from: 0, through: 9 } }, 'rep-x-1');
-    expect(lines.find((l) => l.msg === 'replicated')).toMatchObject({ kind: 'catch-up', catchUp: '(0, 9]', versions: '5', appliedVersion: 9 });
+    // A batch applies its entries; the range is claimed by the catch-up's closing `done`.
+    expect(lines.find((l) => l.msg === 'replicated')).toMatchObject({ kind: 'catch-up', catchUp: '(0, 9]', versions: '5', appliedVersion: 0 });
+    await replicate({ leaderEpoch: 3, entries: [], catchUp: { from: 0, through: 9, done: true } }, 'rep-x-2');
+    expect(lines.filter((l) => l.msg === 'replicated')[1]).toMatchObject({ kind: 'catch-up', catchUp: '(0, 9]', appliedVersion: 9 });
   });
 
   it('logs heartbeats at trace only, and nothing per request above debug', async () => {

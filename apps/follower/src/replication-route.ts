@@ -1,6 +1,18 @@
 import { Router, type RequestHandler } from 'express';
 import { Counter, type Registry } from 'prom-client';
-import { REPLICATION_BODY_LIMIT_BYTES, REPLICATION_PATH, ReplicateRequest, DtoValidationError } from '@kv/protocol';
+import type { VersionedStore } from '@kv/store';
+import {
+  ENTRIES_PATH,
+  EntriesRequest,
+  MAX_SAFE_VERSION,
+  REPLICATION_BODY_LIMIT_BYTES,
+  REPLICATION_PATH,
+  ReplicateRequest,
+  DtoValidationError,
+  entryWireBytes,
+  type EntriesPage,
+  type ReplicatedEntry,
+} from '@kv/protocol';
 import { KvError, jsonBody, requireClusterToken, versionRanges, type Logger } from '@kv/node-kit';
 import { StaleLeaderError, type FollowerReplica, type ReceiveResult } from '@kv/replication';
 
@@ -11,6 +23,7 @@ export interface FollowerJournal {
 
 export interface ReplicationRouteDeps {
   readonly replica: FollowerReplica;
+  readonly store: VersionedStore;
   readonly clusterToken: string | null;
   readonly registry: Registry;
   readonly logger: Logger;
@@ -23,7 +36,7 @@ export interface ReplicationRouteDeps {
  * `POST /replicate`: token first (401 before the body is read), then parse and validate,
  * then apply, then make it durable, then ack. A refused request changes nothing.
  */
-export function replicationRoute({ replica, clusterToken, registry, logger, journal, onJournalFailure }: ReplicationRouteDeps): Router {
+export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure }: ReplicationRouteDeps): Router {
   const requests = new Counter({
     name: 'kv_replication_requests_received_total',
     help: 'Replication requests received, by outcome',
@@ -53,8 +66,14 @@ export function replicationRoute({ replica, clusterToken, registry, logger, jour
       const previousEpoch = replica.leaderEpoch;
       result = replica.receive(request);
       if (result.adoptedNewEpoch) {
-        const dropped = previousEpoch === 0 ? '' : `; what it held from epoch ${previousEpoch} is dropped`;
-        logger.info({ leaderEpoch: request.leaderEpoch }, `following leader epoch ${request.leaderEpoch}${dropped}`);
+        const how = result.change.clear
+          ? '; full resync: what it held is replaced by the leader\'s state'
+          : previousEpoch === 0
+            ? ''
+            : `; its history (epoch ${previousEpoch}) continues there, nothing dropped`;
+        logger.info({ leaderEpoch: request.leaderEpoch, leaderId: request.leaderId }, `following leader epoch ${request.leaderEpoch}${how}`);
+      } else if (result.change.clear) {
+        logger.info({ leaderEpoch: request.leaderEpoch }, 'full resync started: what it held is replaced by the leader\'s state');
       }
     } catch (error) {
       if (error instanceof StaleLeaderError) {
@@ -76,6 +95,26 @@ export function replicationRoute({ replica, clusterToken, registry, logger, jour
     requests.inc({ outcome: 'ok' });
     logReplicated(logger, res.locals.requestId, request, result);
     res.json(result.response);
+  });
+
+  // A recovering leader reads this follower's state in pages bounded in bytes (API.md
+  // guarantee 7). Each page is read in one synchronous step, so it is consistent; the
+  // position in every answer lets the leader start over if the follower moved meanwhile.
+  router.post(ENTRIES_PATH, countedCheckToken, jsonBody(64 * 1024), (req, res) => {
+    let query: EntriesRequest;
+    try {
+      query = EntriesRequest.parse(req.body);
+    } catch (error) {
+      if (error instanceof DtoValidationError) throw new KvError('INVALID_BODY', `invalid entries request: ${error.message}`);
+      throw error;
+    }
+    const page = store.page(query.afterVersion, MAX_SAFE_VERSION, { maxBytes: query.maxBytes, sizeOf: entryWireBytes });
+    const body: EntriesPage = {
+      position: replica.position(),
+      entries: page.entries as ReplicatedEntry[],
+      next: page.coveredThrough < MAX_SAFE_VERSION ? page.coveredThrough : null,
+    };
+    res.json(body);
   });
   return router;
 }

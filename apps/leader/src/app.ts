@@ -1,7 +1,8 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import type { VersionedStore } from '@kv/store';
 import type { Registry } from 'prom-client';
 import type { HealthResponse, LeaderStatus } from '@kv/protocol';
-import { REPLICATION_PATH, keyProblem } from '@kv/protocol';
+import { ENTRIES_PATH, REPLICATION_PATH, keyProblem } from '@kv/protocol';
 import {
   KvError,
   NODE_ROUTES,
@@ -15,12 +16,14 @@ import {
   routeNotFound,
   type Logger,
 } from '@kv/node-kit';
-import type { ReplicationLeader } from '@kv/replication';
 import { writeRoutes } from './write-routes';
 import type { LeaderMetrics } from './leader-metrics';
+import type { LeaderService } from './leader-service';
 
 export interface LeaderAppDeps {
-  readonly leader: ReplicationLeader;
+  readonly service: LeaderService;
+  /** The store the leader serves (the same object before and after its recovery). */
+  readonly store: VersionedStore;
   readonly writeQuorum: number;
   /** Replication traffic without it gets 401 here too, before being told this is the leader. */
   readonly clusterToken?: string | null;
@@ -30,7 +33,7 @@ export interface LeaderAppDeps {
 }
 
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
-export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
+export function createLeaderApp({ service, store, writeQuorum, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -43,20 +46,34 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
     res.json(body);
   });
   app.get('/status', (_req, res) => {
+    const leader = service.leader;
     const body: LeaderStatus = {
       role: 'leader',
-      version: leader.version,
-      keys: leader.store.keyCount,
+      state: service.state,
+      version: store.maxVersion,
+      keys: store.keyCount,
       writeQuorum,
-      followers: leader.status(),
+      followers: leader?.status() ?? [],
+      ...(leader ? { epoch: leader.epoch } : {}),
+      ...(service.state === 'serving' ? {} : { reason: service.unavailableReason() }),
+      ...(service.recovery ? { recovery: service.recovery } : {}),
     };
     res.json(body);
   });
   app.get('/metrics', metricsRoute(registry));
   app.use(emptyKeyWrites(() => new KvError('INVALID_KEY', keyProblem('') ?? 'key must not be empty')));
-  app.use(readRoutes(leader.store));
-  app.use(writeRoutes(leader, writeQuorum, metrics));
-  app.post(REPLICATION_PATH, requireClusterToken(clusterToken), (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
+  // Reads wait for a recovery like writes do: nothing is served from a half-recovered state.
+  const untilServing: RequestHandler = (_req, _res, next) => {
+    if (service.state === 'serving') return next();
+    service.whenServing().then(() => next(), next);
+  };
+  app.get(['/kv', '/kv/:key'], untilServing);
+  app.use(readRoutes(store));
+  app.use(writeRoutes(service, writeQuorum, metrics));
+  const notFollower = (_req: unknown, _res: unknown, next: (error: unknown) => void) =>
+    next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication'));
+  app.post(REPLICATION_PATH, requireClusterToken(clusterToken), notFollower);
+  app.post(ENTRIES_PATH, requireClusterToken(clusterToken), notFollower);
   app.use(NODE_ROUTES.refuseOthers());
   app.use(routeNotFound);
   app.use(errorHandler(logger));

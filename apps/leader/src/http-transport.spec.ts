@@ -55,8 +55,14 @@ describe('replication request ids and their log lines', () => {
 
   const replicationLines = (lines: LogLine[]) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('replication request'));
 
+  /** Until its first answer a follower gets only heartbeats; a write after that travels as an append. */
+  const untilUp = async (leader: { status(): Array<{ state: string }> }) => {
+    for (let i = 0; i < 200 && leader.status()[0].state !== 'up'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
   it("ties a client's request id to its version, and the version to the replication request that carried it", async () => {
-    const { app, lines } = start('tok', 'debug');
+    const { app, leader, lines } = start('tok', 'debug');
+    await untilUp(leader);
     const res = await request(app).put('/kv/traced').set('x-request-id', 'client-42').send({ value: 1 });
     expect(res.body).toMatchObject({ version: 1, acks: 1 });
 
@@ -87,7 +93,7 @@ describe('replication request ids and their log lines', () => {
   });
 
   it('logs each refused request with the reason /status shows, and the write answers 503', async () => {
-    const { app, leader, lines } = start('not-the-token', 'debug');
+    const { app, leader, lines } = start('not-the-token', 'trace');
     const res = await request(app).put('/kv/refused').send({ value: 1 });
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ code: 'QUORUM_NOT_REACHED', acks: 0 });

@@ -4,15 +4,23 @@ import { randomBytes } from 'node:crypto';
 import axios, { AxiosError } from 'axios';
 import {
   CLUSTER_TOKEN_HEADER,
+  ENTRIES_PATH,
   REPLICATION_BODY_LIMIT_BYTES,
   REPLICATION_PATH,
   REQUEST_ID_HEADER,
   ReplicateResponse,
   DtoValidationError,
+  parseEntriesPage,
+  type EntriesPage,
   type ReplicateRequest,
 } from '@kv/protocol';
 import { versionRanges, type Logger } from '@kv/node-kit';
-import type { ReplicationTransport } from '@kv/replication';
+import type { RecoveryTransport, ReplicationTransport } from '@kv/replication';
+
+/** A follower refused this leader: it follows another one (409 STALE_LEADER). The leader stands down. */
+class FollowerRefusedLeader extends Error {
+  readonly code = 'STALE_LEADER';
+}
 
 export interface HttpTransportOptions {
   readonly clusterToken: string | null;
@@ -52,7 +60,7 @@ function traceFields(requestId: string, follower: string, request: ReplicateRequ
  * with the versions it applied: with the leader's line for the client's write (request id
  * and version) that follows one write across nodes.
  */
-export function createHttpTransport(options: HttpTransportOptions): ReplicationTransport & { close(): void } {
+export function createHttpTransport(options: HttpTransportOptions): ReplicationTransport & RecoveryTransport & { close(): void } {
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
   const client = axios.create({
@@ -91,8 +99,14 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
         return fail(describe(error));
       }
       if (response.status !== 200) {
-        const reason = (response.data as { error?: unknown } | undefined)?.error;
-        return fail(`HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`);
+        const body = response.data as { error?: unknown; code?: unknown } | undefined;
+        const reason = body?.error;
+        const message = `HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`;
+        if (response.status === 409 && body?.code === 'STALE_LEADER') {
+          traced?.[level]({ ...traceFields(requestId, follower, request, started), error: message }, 'replication request failed');
+          throw new FollowerRefusedLeader(message);
+        }
+        return fail(message);
       }
       let answer: ReplicateResponse;
       try {
@@ -102,6 +116,27 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
       }
       traced?.[level]({ ...traceFields(requestId, follower, request, started), appliedVersion: answer.appliedVersion }, 'replication request answered');
       return answer;
+    },
+    async entries(follower, afterVersion, maxBytes): Promise<EntriesPage> {
+      let response;
+      try {
+        response = await client.post(
+          follower + ENTRIES_PATH,
+          { afterVersion, maxBytes },
+          { headers: { [REQUEST_ID_HEADER]: `rec-${run}-${++sequence}` }, maxContentLength: REPLICATION_BODY_LIMIT_BYTES, timeout: options.requestTimeoutMs * 5 },
+        );
+      } catch (error) {
+        throw new Error(describe(error));
+      }
+      if (response.status !== 200) {
+        const reason = (response.data as { error?: unknown } | undefined)?.error;
+        throw new Error(`HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`);
+      }
+      try {
+        return parseEntriesPage(response.data);
+      } catch (error) {
+        throw new Error(describe(error));
+      }
     },
     close() {
       httpAgent.destroy();

@@ -7,7 +7,7 @@ export interface LeaderMetrics {
 }
 
 /** Prometheus metrics of the write path and of every follower's replication. */
-export function leaderMetrics(registry: Registry, leader: () => ReplicationLeader): LeaderMetrics {
+export function leaderMetrics(registry: Registry, leader: () => ReplicationLeader | null): LeaderMetrics {
   const writes = new Histogram({
     name: 'kv_write_duration_seconds',
     help: 'Time from receiving a write to answering it, by requested quorum and outcome',
@@ -39,7 +39,7 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     labelNames: ['follower'] as const,
     registers: [registry],
     collect() {
-      for (const s of leader().status()) this.set({ follower: s.url }, s.lag);
+      for (const s of leader()?.status() ?? []) this.set({ follower: s.url }, s.lag);
     },
   });
   new Gauge({
@@ -48,7 +48,7 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     labelNames: ['follower'] as const,
     registers: [registry],
     collect() {
-      for (const s of leader().status()) this.set({ follower: s.url }, s.state === 'up' ? 1 : s.state === 'catching-up' ? 0.5 : 0);
+      for (const s of leader()?.status() ?? []) this.set({ follower: s.url }, s.state === 'up' ? 1 : s.state === 'catching-up' ? 0.5 : 0);
     },
   });
   new Gauge({
@@ -56,7 +56,7 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     help: 'Live keys held',
     registers: [registry],
     collect() {
-      this.set(leader().store.keyCount);
+      this.set(leader()?.store.keyCount ?? 0);
     },
   });
   new Gauge({
@@ -64,11 +64,20 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     help: 'Highest version assigned',
     registers: [registry],
     collect() {
-      this.set(leader().version);
+      this.set(leader()?.version ?? 0);
     },
+  });
+  const resyncs = new Counter({
+    name: 'kv_full_resyncs_total',
+    help: 'Full resyncs started, by follower: the whole state sent because a delta could not be proven complete',
+    labelNames: ['follower'] as const,
+    registers: [registry],
   });
   return {
     observer: {
+      syncStarted(follower, plan) {
+        if (plan.kind === 'resync') resyncs.inc({ follower });
+      },
       answered(message) {
         requests.inc({ follower: message.follower, kind: message.kind });
         if (message.entries.length > 0) entries.inc({ follower: message.follower }, message.entries.length);

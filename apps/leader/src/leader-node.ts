@@ -1,83 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { VersionedStore } from '@kv/store';
-import { ReplicationLeader, systemClock, type Clock, type LeaderMeta } from '@kv/replication';
+import {
+  ReplicationLeader,
+  VERSION_RESERVATION_BLOCK,
+  recoverFromFollowers,
+  systemClock,
+  type Clock,
+  type LeaderMeta,
+  type OwnState,
+  type RecoveryResult,
+} from '@kv/replication';
 import { FileJournal } from '@kv/persistence';
-import { createRegistry, type LeaderConfig, type Logger } from '@kv/node-kit';
+import { ConfigError, createRegistry, type LeaderConfig, type Logger } from '@kv/node-kit';
 import type { Express } from 'express';
 import { createHttpTransport } from './http-transport';
 import { createLeaderApp } from './app';
 import { leaderMetrics } from './leader-metrics';
+import { LeaderService } from './leader-service';
 
 /** How long one replication request may go unanswered before it counts as failed. */
 export const REPLICATION_REQUEST_TIMEOUT_MS = 2000;
 
+/** Records of a recovered state written to the journal at a time, so no record nears its size limit. */
+const RECOVERY_JOURNAL_CHUNK = 1000;
+
 export interface LeaderNode {
   readonly app: Express;
-  readonly leader: ReplicationLeader;
+  readonly service: LeaderService;
+  /** Settles once the leader serves (or its recovery failed for good). */
+  readonly ready: Promise<ReplicationLeader>;
   close(): Promise<void>;
 }
 
 export interface LeaderNodeOptions {
   readonly clock?: Clock;
   readonly defaultMetrics?: boolean;
-  /** The node can no longer keep its promises (its disk failed): main exits. */
+  /** The node can no longer keep its promises (its disk failed, FOLLOWERS names one follower twice): main exits. */
   readonly onFatal?: (error: unknown) => void;
 }
 
 /**
- * Wires store, journal, replication, transport, metrics and routes into one leader.
- * With DATA_DIR, the store and the version reservation come back from disk first.
+ * FOLLOWERS naming one address twice under two names (`127.0.0.1` and `localhost`): refused
+ * at start when the names resolve to the same address and port (API.md guarantee 6). Two
+ * names that only meet behind a proxy are caught later, by the identity followers report.
+ */
+export async function duplicateFollowers(followers: readonly string[]): Promise<[string, string] | null> {
+  const seen = new Map<string, string>();
+  for (const url of followers) {
+    const parsed = new URL(url);
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    const address = await lookup(host).then((a) => a.address, () => host);
+    const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+    const key = `${parsed.protocol}//${address}:${port}`;
+    const other = seen.get(key);
+    if (other !== undefined) return [other, url];
+    seen.set(key, url);
+  }
+  return null;
+}
+
+/**
+ * Wires store, journal, recovery, replication, transport, metrics and routes into one leader.
+ * The app answers at once; the leader serves once it recovered the newest state from its
+ * own DATA_DIR and its followers (API.md guarantee 7). Throws ConfigError for a FOLLOWERS
+ * list naming one follower twice.
  */
 export async function createLeaderNode(config: LeaderConfig, logger: Logger, options: LeaderNodeOptions = {}): Promise<LeaderNode> {
-  let store = new VersionedStore();
+  const duplicate = await duplicateFollowers(config.followers);
+  if (duplicate) throw new ConfigError([`FOLLOWERS names one follower twice: ${duplicate[0]} and ${duplicate[1]} reach the same address`]);
+
+  const store = new VersionedStore();
   let journal: FileJournal<LeaderMeta> | undefined;
-  let meta: LeaderMeta | null = null;
+  let own: OwnState | null = null;
   if (config.dataDir) {
-    ({ store, journal, meta } = await FileJournal.open<LeaderMeta>(config.dataDir, { fsync: config.fsync, warn: (m) => logger.warn(m) }));
+    const opened = await FileJournal.open<LeaderMeta>(config.dataDir, { fsync: config.fsync, warn: (m) => logger.warn(m) });
+    journal = opened.journal;
+    store.replaceWith(opened.store);
+    const meta = opened.meta;
+    if (meta && !meta.recovering) {
+      store.noteTombstoneHorizon(meta.droppedThrough ?? 0);
+      own = { history: { epoch: meta.epoch, leaderId: meta.leaderId ?? '' }, store, reservedVersion: meta.reservedVersion };
+    }
     logger.info(
-      meta
-        ? `data directory ${config.dataDir}: restored ${store.keyCount} keys, versions continue above ${meta.reservedVersion} (fsync ${config.fsync})`
-        : `data directory ${config.dataDir}: new (fsync ${config.fsync})`,
+      own
+        ? `data directory ${config.dataDir}: restored ${store.keyCount} keys of epoch ${meta?.epoch}, versions reserved through ${meta?.reservedVersion} (fsync ${config.fsync})`
+        : `data directory ${config.dataDir}: ${meta ? 'an unfinished recovery, not used' : 'new'} (fsync ${config.fsync})`,
     );
   }
+  const clock = options.clock ?? systemClock;
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
   const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS, logger });
-  // Metrics read the leader on scrape; the leader reports to metrics: tie the knot lazily.
-  const built: { leader?: ReplicationLeader } = {};
-  const metrics = leaderMetrics(registry, () => built.leader as ReplicationLeader);
-  const leader = new ReplicationLeader({
-    store,
-    // A leader without its data starts a new history; followers drop the old one.
-    epoch: meta?.epoch ?? Date.now(),
-    reservedVersion: meta?.reservedVersion ?? 0,
-    journal,
-    onJournalFailure: (error) => {
-      logger.fatal({ err: error }, 'cannot write to the data directory; stopping so that nothing unsaved is acknowledged');
-      options.onFatal?.(error);
-    },
-    followers: config.followers,
-    replication: { minDelayMs: config.minDelayMs, maxDelayMs: config.maxDelayMs },
-    replicationTimeoutMs: config.replicationTimeoutMs,
-    transport,
-    clock: options.clock ?? systemClock,
-    observer: {
-      ...metrics.observer,
-      stateChanged(follower, from, to, lastError) {
-        const line = `follower ${follower} ${from} -> ${to}${lastError ? ` (${lastError})` : ''}`;
-        if (to === 'down') logger.warn({ follower, state: to }, line);
-        else logger.info({ follower, state: to }, line);
+  const service = new LeaderService(config.followers.length, config.replicationTimeoutMs);
+  const metrics = leaderMetrics(registry, () => service.leader);
+  const app = createLeaderApp({ service, store, writeQuorum: config.writeQuorum, clusterToken: config.clusterToken, logger, registry, metrics });
+  let closed = false;
+
+  const recover = async (): Promise<ReplicationLeader> => {
+    const result = await recoverFromFollowers({
+      followers: config.followers,
+      writeQuorum: config.writeQuorum,
+      own,
+      transport,
+      clock,
+      onProgress: (progress) => service.reportProgress(progress),
+    });
+    logRecovery(logger, result, config.followers.length);
+    const leaderId = randomBytes(8).toString('hex');
+    const reservedVersion = result.highestSeenVersion + (journal ? VERSION_RESERVATION_BLOCK : 0);
+    if (result.store !== store) {
+      // The newest state is a follower's: it replaces ours, on disk too, before we lead.
+      store.replaceWith(result.store);
+      if (journal) await persistRecoveredState(journal, store, { epoch: result.epoch, leaderId, reservedVersion });
+    }
+    store.noteVersion(result.highestSeenVersion);
+    const leader = new ReplicationLeader({
+      store,
+      epoch: result.epoch,
+      leaderId,
+      lineage: result.lineage,
+      reservedVersion,
+      journal,
+      onJournalFailure: (error) => {
+        logger.fatal({ err: error }, 'cannot write to the data directory; stopping so that nothing unsaved is acknowledged');
+        options.onFatal?.(error);
       },
-    },
-  });
-  built.leader = leader;
-  if (journal && !meta) await leader.persistMeta();
-  const app = createLeaderApp({ leader, writeQuorum: config.writeQuorum, clusterToken: config.clusterToken, logger, registry, metrics });
+      followers: config.followers,
+      replication: { minDelayMs: config.minDelayMs, maxDelayMs: config.maxDelayMs },
+      replicationTimeoutMs: config.replicationTimeoutMs,
+      transport,
+      clock,
+      observer: {
+        ...metrics.observer,
+        stateChanged(follower, from, to, lastError) {
+          const line = `follower ${follower} ${from} -> ${to}${lastError ? ` (${lastError})` : ''}`;
+          if (to === 'down') logger.warn({ follower, state: to }, line);
+          else logger.info({ follower, state: to }, line);
+        },
+        syncStarted(follower, plan, through) {
+          metrics.observer.syncStarted?.(follower, plan, through);
+          if (plan.kind === 'resync') logger.info({ follower, through }, `full resync of ${follower} started: the whole state through version ${through} (${plan.reason})`);
+        },
+        syncFinished(follower, plan, through) {
+          if (plan.kind === 'resync') logger.info({ follower, through }, `full resync of ${follower} finished: it holds exactly the leader's state through version ${through}`);
+        },
+        fenced(reason) {
+          logger.error({ reason }, `standing down: ${reason}. Writes answer 503 until this leader is restarted`);
+        },
+      },
+    });
+    // The new epoch and reservation are durable before any follower hears of them.
+    await leader.persistMeta();
+    return leader;
+  };
+
+  const ready = (async () => {
+    for (;;) {
+      try {
+        const leader = await recover();
+        if (closed) leader.stop();
+        service.serve(leader);
+        logger.info(`leading epoch ${leader.epoch} from version ${leader.version}: serving reads and writes`);
+        return leader;
+      } catch (error) {
+        if ((error as { name?: unknown }).name === 'DuplicateFollowerError') {
+          logger.fatal(`cannot start: ${(error as Error).message}`);
+          options.onFatal?.(error);
+          throw error;
+        }
+        logger.warn({ err: error }, `recovery failed, starting over: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        if (closed) throw error;
+      }
+    }
+  })();
+  ready.catch(() => undefined);
+
   return {
     app,
-    leader,
+    service,
+    ready,
     async close() {
-      leader.stop();
+      closed = true;
+      service.leader?.stop();
       transport.close();
       await journal?.close();
     },
   };
+}
+
+/** One line saying what was recovered from where, and what may be missing. */
+function logRecovery(logger: Logger, result: RecoveryResult, followers: number): void {
+  const fields = { base: result.base, epoch: result.epoch, heard: result.heard, unheard: result.unheard, stragglers: result.stragglers };
+  logger.info(
+    fields,
+    `recovered from ${result.base}: ${result.store.keyCount} keys, versions continue above ${result.highestSeenVersion}; heard from ${result.heard.length} of ${followers} followers`,
+  );
+  if (result.unheard.length > 0) {
+    logger.warn(
+      fields,
+      `not heard from during recovery: ${result.unheard.join(', ')}. Writes acknowledged by fewer followers than WRITE_QUORUM that only they hold are not recovered; they get a full resync when they return`,
+    );
+  }
+}
+
+/**
+ * Writes a recovered state to the journal: first a record that empties the store and marks
+ * the directory as recovering (a crash now leaves nothing a restart would take as its own),
+ * then the entries in chunks, then the meta of the new history.
+ */
+async function persistRecoveredState(journal: FileJournal<LeaderMeta>, store: VersionedStore, meta: Omit<LeaderMeta, 'recovering'>): Promise<void> {
+  const recovering: LeaderMeta = { ...meta, recovering: true, droppedThrough: store.tombstoneHorizon };
+  await journal.commit({ clear: true, meta: recovering });
+  let chunk = [];
+  for (const entry of store.frozen().entriesByVersion()) {
+    chunk.push(entry);
+    if (chunk.length === RECOVERY_JOURNAL_CHUNK) {
+      await journal.commit({ apply: chunk, meta: recovering });
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) await journal.commit({ apply: chunk, meta: recovering });
 }

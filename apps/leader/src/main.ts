@@ -15,6 +15,10 @@ async function main(): Promise<void> {
   try {
     node = await createLeaderNode(config, logger, { defaultMetrics: true, onFatal: () => process.exit(1) });
   } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`leader: ${error.message}\n`);
+      process.exit(1);
+    }
     exitOnStartFailure(logger, error);
   }
   serve(node.app, logger, {

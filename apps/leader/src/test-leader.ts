@@ -6,6 +6,7 @@ import { createRegistry, type Logger } from '@kv/node-kit';
 import type { Registry } from 'prom-client';
 import { createLeaderApp } from './app';
 import { leaderMetrics } from './leader-metrics';
+import { LeaderService } from './leader-service';
 
 export interface TestLeaderOptions {
   readonly followers: readonly string[];
@@ -36,6 +37,6 @@ export function testLeader(options: TestLeaderOptions): { app: Express; leader: 
   });
   built.leader = leader;
   const logger = options.logger ?? pino({ level: 'silent' });
-  const app = createLeaderApp({ leader, writeQuorum: options.writeQuorum, clusterToken: options.clusterToken ?? null, logger, registry, metrics });
+  const app = createLeaderApp({ service: LeaderService.serving(leader), store: leader.store, writeQuorum: options.writeQuorum, clusterToken: options.clusterToken ?? null, logger, registry, metrics });
   return { app, leader, registry };
 }

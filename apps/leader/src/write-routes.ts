@@ -1,8 +1,9 @@
 import { Router, type Request } from 'express';
 import { CLIENT_BODY_LIMIT_BYTES, DtoValidationError, MAX_VALUE_BYTES, PutValueRequest, WriteQuery, type WriteResponse } from '@kv/protocol';
 import { KvError, jsonBody, keyParam } from '@kv/node-kit';
-import type { ReplicationLeader, WriteTicket } from '@kv/replication';
+import type { WriteTicket } from '@kv/replication';
 import type { LeaderMetrics } from './leader-metrics';
+import type { LeaderService } from './leader-service';
 
 function quorumParam(req: Request, followerCount: number, defaultQuorum: number): number {
   let query: WriteQuery;
@@ -32,7 +33,7 @@ async function answer(ticket: WriteTicket, quorum: number): Promise<WriteRespons
 }
 
 /** `PUT` and `DELETE /kv/:key`: validate everything, then apply, replicate and wait for the quorum. */
-export function writeRoutes(leader: ReplicationLeader, writeQuorum: number, metrics: LeaderMetrics): Router {
+export function writeRoutes(service: LeaderService, writeQuorum: number, metrics: LeaderMetrics): Router {
   const router = Router();
   const timed = async (op: 'put' | 'delete', quorum: number, started: number, work: () => Promise<WriteResponse>) => {
     try {
@@ -49,12 +50,14 @@ export function writeRoutes(leader: ReplicationLeader, writeQuorum: number, metr
   router.put('/kv/:key', jsonBody(CLIENT_BODY_LIMIT_BYTES), async (req, res) => {
     const started = performance.now();
     const key = keyParam(req.params.key);
-    const quorum = quorumParam(req, leader.followerCount, writeQuorum);
+    const quorum = quorumParam(req, service.followerCount, writeQuorum);
     const { value } = PutValueRequest.parse(req.body);
     const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
     if (bytes > MAX_VALUE_BYTES) {
       throw new KvError('VALUE_TOO_LARGE', `value is ${bytes} bytes serialized; the limit is ${MAX_VALUE_BYTES}`, { key });
     }
+    // Validated first: a bad request gets its 400 at once, recovering or not.
+    const leader = await service.whenServing();
     const ticket = leader.put(key, value, bytes, quorum);
     // For the request's log line: the version is how replication logs name this write.
     res.locals.version = ticket.entry.version;
@@ -64,7 +67,8 @@ export function writeRoutes(leader: ReplicationLeader, writeQuorum: number, metr
   router.delete('/kv/:key', async (req, res) => {
     const started = performance.now();
     const key = keyParam(req.params.key);
-    const quorum = quorumParam(req, leader.followerCount, writeQuorum);
+    const quorum = quorumParam(req, service.followerCount, writeQuorum);
+    const leader = await service.whenServing();
     const ticket = leader.remove(key, quorum);
     if (ticket === null) throw new KvError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found`, { key });
     res.locals.version = ticket.entry.version;

@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { REPLICATION_PATH } from '@kv/protocol';
+import { ENTRIES_PATH, REPLICATION_PATH } from '@kv/protocol';
 import { methodNotAllowed } from './error-handler';
 
 export type MethodTable = ReadonlyArray<readonly [path: string, methods: readonly string[]]>;
@@ -43,6 +43,7 @@ export const NODE_ROUTES = new RouteMethods([
   ['/kv', ['GET']],
   ['/kv/:key', ['GET', 'PUT', 'DELETE']],
   [REPLICATION_PATH, ['POST']],
+  [ENTRIES_PATH, ['POST']],
   ['/health', ['GET']],
   ['/status', ['GET']],
   ['/metrics', ['GET']],

@@ -56,3 +56,28 @@ export function IsStorableJson(maxDepth: number, options?: ValidationOptions): P
       validator: { validate: (value: unknown) => jsonValueProblem(value, maxDepth) === null },
     });
 }
+
+/** Sorted, disjoint `[from, through]` pairs of exact versions, at most `MAX_REPORTED_RANGES` of them. */
+export function IsVersionRanges(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isVersionRanges',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: '$property must be at most 256 sorted, disjoint [from, through] version pairs', ...options },
+      validator: {
+        validate: (value: unknown) => {
+          if (!Array.isArray(value) || value.length > 256) return false;
+          let previous = -1;
+          for (const pair of value) {
+            if (!Array.isArray(pair) || pair.length !== 2) return false;
+            const [from, through] = pair as unknown[];
+            if (!Number.isSafeInteger(from) || !Number.isSafeInteger(through)) return false;
+            if ((from as number) <= previous || (through as number) < (from as number)) return false;
+            previous = through as number;
+          }
+          return true;
+        },
+      },
+    });
+}

@@ -1,10 +1,24 @@
 export * from './limits';
 export { keyProblem } from './key';
 export { PutValueRequest, WriteQuery, ListRequestQuery } from './client-dtos';
-export { ReplicatedEntry, CatchUpRange, ReplicateRequest, ReplicateResponse, toReplicatedEntry, toStoreEntry } from './replication-dtos';
+export {
+  ReplicatedEntry,
+  CatchUpRange,
+  ReplicateRequest,
+  ReplicateResponse,
+  EntriesRequest,
+  MAX_REPORTED_RANGES,
+  entryWireBytes,
+  parseEntriesPage,
+  toReplicatedEntry,
+  toStoreEntry,
+} from './replication-dtos';
+export type { EntriesPage } from './replication-dtos';
 export { DtoValidationError, MAX_PROBLEMS_IN_MESSAGE, assertValid } from './validate';
 export type { DtoProblem } from './validate';
 export type * from './responses';
 export const REPLICATION_PATH = '/replicate';
+/** A follower's state in pages, for a leader recovering it. */
+export const ENTRIES_PATH = '/replicate/entries';
 export const CLUSTER_TOKEN_HEADER = 'x-cluster-token';
 export const REQUEST_ID_HEADER = 'x-request-id';

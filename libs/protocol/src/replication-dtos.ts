@@ -1,10 +1,10 @@
-import { IsArray, IsBoolean, IsInt, IsOptional, IsString, Length, Max, Min, ValidateIf } from 'class-validator';
+import { IsArray, IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
 import type { Entry, JsonValue } from '@kv/store';
-import { IsAtLeastProperty, IsPresent, IsStoreKey, IsStorableJson } from './decorators';
+import { IsAtLeastProperty, IsPresent, IsStoreKey, IsStorableJson, IsVersionRanges } from './decorators';
 import { keyProblem } from './key';
 import { jsonValueProblem } from './json-value';
-import { MAX_SAFE_VERSION, MAX_VALUE_DEPTH } from './limits';
-import { assertValid, copyInto, instantiate, isPlainObject, parseFlat, problemsOf, type DtoProblem } from './validate';
+import { MAX_SAFE_VERSION, MAX_VALUE_DEPTH, REPLICATION_BODY_LIMIT_BYTES } from './limits';
+import { DtoValidationError, assertValid, copyInto, instantiate, isPlainObject, parseFlat, problemsOf, type DtoProblem } from './validate';
 
 /** One write as it travels from the leader to a follower. */
 export class ReplicatedEntry {
@@ -26,8 +26,13 @@ export class ReplicatedEntry {
 }
 
 /**
- * Marks a catch-up batch: together with the entries it carries, the follower now holds
- * every write with `from < version <= through` (or a newer write to the same key).
+ * Marks a catch-up: the leader streams the entries of one frozen state with
+ * `from < version <= through` in batches; the message with `done` (sent once every batch
+ * was acknowledged) tells the follower it now holds every write in that range (or a newer
+ * write to the same key). Not before: mid-way, a key whose entry lies further on is missing.
+ * `resync` marks a full resync, numbered per leader process: the follower empties its store
+ * when a resync it has not seen starts (never again for a late duplicate of one it finished),
+ * and ignores live entries at or below `through` until done: they predate the state it receives.
  */
 export class CatchUpRange {
   @IsInt()
@@ -39,18 +44,46 @@ export class CatchUpRange {
   @IsAtLeastProperty('from')
   @Max(MAX_SAFE_VERSION)
   through!: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SAFE_VERSION)
+  resync?: number;
+
+  @IsOptional()
+  @IsBoolean()
+  done?: boolean;
 }
+
+/** A leader process's id: random per start, so two leaders that chose one epoch are told apart. */
+const LEADER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * `POST /replicate`. An empty `entries` without `catchUp` is a heartbeat.
- * `leaderEpoch` identifies the leader's history: a follower that sees a newer epoch drops
- * what it holds from an older one (a leader restarted without its data).
+ * `leaderEpoch` is a counter (never a clock) that every new leader process takes above every
+ * epoch its followers report; with `leaderId` it names the history a follower follows. A
+ * follower refuses a lower epoch (409), and keeps what it holds when a newer one speaks
+ * until that leader says how to join: by a catch-up (its history extends what the follower
+ * holds) or a full resync (API.md guarantee 7).
  */
 export class ReplicateRequest {
   @IsInt()
   @Min(1)
   @Max(MAX_SAFE_VERSION)
   leaderEpoch!: number;
+
+  @IsOptional()
+  @IsString()
+  @Matches(LEADER_ID, { message: 'leaderId must be 1 to 64 characters from [A-Za-z0-9_-]' })
+  leaderId?: string;
+
+  /** The leader's tombstone horizon: every follower holds everything up to it, so tombstones up to it may go. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SAFE_VERSION)
+  droppedThrough?: number;
 
   /** Each entry is validated on its own (see parse), so no `@ValidateNested` here. */
   @IsArray()
@@ -71,7 +104,8 @@ export class ReplicateRequest {
         isWellFormedEntry(entry) ? Object.assign(new ReplicatedEntry(), entry) : nested(ReplicatedEntry, entry, `entries.${i}`, problems),
       );
     }
-    if (request.catchUp !== undefined && request.catchUp !== null) {
+    if (request.catchUp === null) delete request.catchUp; // as absent, as @IsOptional reads it
+    if (request.catchUp !== undefined) {
       request.catchUp = nested(CatchUpRange, request.catchUp, 'catchUp', problems);
     }
     return assertValid(request, problems);
@@ -108,7 +142,13 @@ function nested<T extends object>(dtoClass: new () => T, plain: unknown, path: s
   return dto;
 }
 
-/** A follower's answer to every replication request: its position after applying it. */
+/** At most this many version ranges above the watermark are reported; more makes a history unprovable. */
+export const MAX_REPORTED_RANGES = 256;
+
+/**
+ * A follower's answer to every replication request: its position after applying it, and
+ * the history it follows (`leaderEpoch`, `leaderId`; '' before it followed anyone).
+ */
 export class ReplicateResponse {
   /** Changes every time the follower process starts: a new id means it may have lost memory. */
   @IsString()
@@ -117,16 +157,94 @@ export class ReplicateResponse {
 
   @IsInt()
   @Min(0)
+  @Max(MAX_SAFE_VERSION)
   leaderEpoch!: number;
+
+  @IsOptional()
+  @IsString()
+  @Length(0, 64)
+  leaderId?: string;
 
   /** Everything up to this version is applied on the follower. */
   @IsInt()
   @Min(0)
+  @Max(MAX_SAFE_VERSION)
   appliedVersion!: number;
+
+  /** Ranges `[from, through]` held above `appliedVersion` (writes that arrived out of order). */
+  @IsOptional()
+  @IsArray()
+  @IsVersionRanges()
+  ranges?: Array<[number, number]>;
+
+  /** Its tombstone horizon: deletes at or below it may be forgotten here. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SAFE_VERSION)
+  droppedThrough?: number;
 
   static parse(body: unknown): ReplicateResponse {
     return parseFlat(ReplicateResponse, body, 'replication response');
   }
+}
+
+/** `POST /replicate/entries`: a page of a follower's state, for a leader recovering it (API.md guarantee 7). */
+export class EntriesRequest {
+  /** Entries (tombstones included) with a version above this, in version order. */
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SAFE_VERSION)
+  afterVersion!: number;
+
+  /** Serialized entry bytes per page; one entry larger than this still comes alone. */
+  @IsInt()
+  @Min(1)
+  @Max(REPLICATION_BODY_LIMIT_BYTES)
+  maxBytes!: number;
+
+  static parse(body: unknown): EntriesRequest {
+    return parseFlat(EntriesRequest, body, 'entries request');
+  }
+}
+
+/** The answer: the follower's position when the page was read, the page, and where the next starts (null at the end). */
+export interface EntriesPage {
+  position: ReplicateResponse;
+  entries: ReplicatedEntry[];
+  next: number | null;
+}
+
+/** Validates a page from a follower; throws DtoValidationError. */
+export function parseEntriesPage(body: unknown): EntriesPage {
+  if (!isPlainObject(body) || !Array.isArray(body.entries)) {
+    throw new DtoValidationError([{ path: '', message: 'entries page must be an object with an entries array', constraints: ['isObject'] }]);
+  }
+  const position = ReplicateResponse.parse(body.position);
+  const problems: DtoProblem[] = [];
+  const entries = body.entries.map((entry, i) =>
+    isWellFormedEntry(entry) ? Object.assign(new ReplicatedEntry(), entry) : nested(ReplicatedEntry, entry, `entries.${i}`, problems),
+  );
+  const next = body.next;
+  if (next !== null && !(typeof next === 'number' && Number.isSafeInteger(next) && next >= 0)) {
+    problems.push({ path: 'next', message: 'next must be a version or null', constraints: ['isInt'] });
+  }
+  if (problems.length > 0) throw new DtoValidationError(problems);
+  return { position, entries, next: next as number | null };
+}
+
+/**
+ * Bytes an entry takes in a replication message (its JSON), measured once per entry object:
+ * the same entry goes to five followers and may be resent. What every byte budget counts.
+ */
+const wireSizes = new WeakMap<object, number>();
+export function entryWireBytes(entry: Entry): number {
+  let size = wireSizes.get(entry);
+  if (size === undefined) {
+    size = Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+    wireSizes.set(entry, size);
+  }
+  return size;
 }
 
 export function toReplicatedEntry(entry: Entry): ReplicatedEntry {

@@ -37,10 +37,18 @@ export interface FollowerStatus {
 
 export interface LeaderStatus {
   role: 'leader';
+  /** `recovering` at start until it took the newest state from its followers; `fenced` once another leader took them over. */
+  state: 'recovering' | 'serving' | 'fenced';
   version: number;
   keys: number;
   writeQuorum: number;
   followers: FollowerStatus[];
+  /** This leader's epoch: a counter above every epoch its followers had (absent while it recovers). */
+  epoch?: number;
+  /** Why it does not serve, when it does not. */
+  reason?: string;
+  /** While (and after) it recovered: how many followers answered of how many, and how many it needs. */
+  recovery?: { followers: number; answered: number; required: number; phase: 'asking' | 'transferring' };
 }
 
 export interface FollowerNodeStatus {

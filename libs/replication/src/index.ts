@@ -1,7 +1,7 @@
 export { Replicator } from './replicator';
 export type {
   AckListener,
-  FollowerPosition,
+  SyncPlan,
   MessageKind,
   OutgoingMessage,
   ReplicationSource,
@@ -16,3 +16,7 @@ export { StaleLeaderError } from './errors';
 export { systemClock } from './clock';
 export type { Clock } from './clock';
 export type { ReplicationTransport } from './transport';
+export { planFollowerSync, heldCoverage, highestHeld, sameHistory } from './sync-plan';
+export type { History, Lineage, LeaderView } from './sync-plan';
+export { recoverFromFollowers, requiredAnswers, chooseBase, DuplicateFollowerError, RECOVERY_GRACE_MS } from './recovery';
+export type { RecoveryTransport, RecoveryResult, RecoveryProgress, OwnState } from './recovery';

@@ -75,7 +75,8 @@ describe('ReplicationLeader with a journal', () => {
     expect(leader.status()[0]).toMatchObject({ ackedVersion: 1, lag: 2 });
     commits[1].done();
     commits[2].done();
-    await flushMicrotasks();
+    // One append in flight per follower: b, then c.
+    for (let i = 0; i < 3; i++) await flushMicrotasks();
     expect(leader.status()[0]).toMatchObject({ ackedVersion: 3, lag: 0 });
     leader.stop();
   });
@@ -86,8 +87,8 @@ describe('ReplicationLeader with a journal', () => {
     leader.put('a', 1, 1, 0);
     leader.put('b', 1, 1, 0);
     expect(commits.map((c) => c.change.meta)).toEqual<LeaderMeta[]>([
-      { epoch: 42, reservedVersion: 1 + VERSION_RESERVATION_BLOCK },
-      { epoch: 42, reservedVersion: 1 + VERSION_RESERVATION_BLOCK },
+      { epoch: 42, leaderId: '', reservedVersion: 1 + VERSION_RESERVATION_BLOCK, droppedThrough: 0 },
+      { epoch: 42, leaderId: '', reservedVersion: 1 + VERSION_RESERVATION_BLOCK, droppedThrough: 0 },
     ]);
     expect(commits[0].change.apply).toEqual([{ key: 'a', version: 1, deleted: false, value: 1 }]);
     leader.stop();

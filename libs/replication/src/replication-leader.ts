@@ -1,21 +1,38 @@
+import BTree from 'sorted-btree';
 import { VersionedStore, type Entry, type JsonValue } from '@kv/store';
-import { ReplicateRequest, ReplicatedEntry, type FollowerStatus } from '@kv/protocol';
+import { ReplicateRequest, entryWireBytes, type FollowerStatus, type ReplicateResponse, type ReplicatedEntry } from '@kv/protocol';
 import { QuorumCounter, type QuorumResult } from '@kv/quorum';
-import { OutgoingMessage, Replicator, ReplicatorOptions } from './replicator';
+import { OutgoingMessage, Replicator, ReplicatorOptions, type SyncPlan } from './replicator';
 import { Clock } from './clock';
 import { ReplicationTransport } from './transport';
+import { planFollowerSync, type History, type Lineage } from './sync-plan';
 
 export interface ReplicationObserver {
   answered?(message: OutgoingMessage, elapsedMs: number): void;
   failed?(message: OutgoingMessage, error: string): void;
   stateChanged?(follower: string, from: FollowerStatus['state'], to: FollowerStatus['state'], lastError: string | null): void;
+  /** A follower answered that another leader now leads it: this one stood down. */
+  fenced?(reason: string): void;
+  /** A follower starts a catch-up or a full resync to `through`, or finished it. */
+  syncStarted?(follower: string, plan: SyncPlan, through: number): void;
+  syncFinished?(follower: string, plan: SyncPlan, through: number): void;
 }
 
 /** What the leader persists with every change: enough to restart without reusing a version. */
 export interface LeaderMeta {
+  /** The epoch this leader process took: a counter above every epoch it saw (never a clock). */
   readonly epoch: number;
+  /** The leader process's id: with the epoch, names the history followers follow. */
+  readonly leaderId: string;
   /** No version up to here may be assigned again: a restart continues above it. */
   readonly reservedVersion: number;
+  /** The store's tombstone horizon, which a snapshot of the store alone would not tell. */
+  readonly droppedThrough?: number;
+  /**
+   * The store in DATA_DIR is being replaced by a recovery and is not this leader's state:
+   * a restart must not offer it as a history of its own.
+   */
+  readonly recovering?: boolean;
 }
 
 /**
@@ -23,7 +40,7 @@ export interface LeaderMeta {
  * changes were made to the store; each resolves once that change is durable.
  */
 export interface LeaderJournal {
-  commit(change: { apply?: readonly Entry[]; dropTombstonesThrough?: number; meta: LeaderMeta }): Promise<void>;
+  commit(change: { clear?: boolean; apply?: readonly Entry[]; dropTombstonesThrough?: number; meta: LeaderMeta }): Promise<void>;
 }
 
 /** Versions reserved per journal write, so most writes need no extra bookkeeping. */
@@ -31,8 +48,11 @@ export const VERSION_RESERVATION_BLOCK = 10_000;
 
 export interface ReplicationLeaderOptions {
   readonly store: VersionedStore;
-  /** Identifies this leader's history; followers drop data from an older epoch. */
+  /** Identifies this leader's history: its epoch, and its process id (random per start). */
   readonly epoch: number;
+  readonly leaderId?: string;
+  /** The history it took over at start (recovery), so followers of it can join with a delta. */
+  readonly lineage?: Lineage | null;
   readonly replication: Omit<ReplicatorOptions, 'followers'>;
   readonly followers: readonly string[];
   readonly replicationTimeoutMs: number;
@@ -53,6 +73,9 @@ export interface WriteTicket {
   readonly quorum: Promise<QuorumResult>;
 }
 
+/** A follower answered 409 STALE_LEADER: another leader took it over (transport errors carry this code). */
+const isStaleLeader = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'STALE_LEADER';
+
 /**
  * The leader's write path: assigns versions, applies to its store, hands entries to the
  * Replicator, counts each write's acks, and pumps messages through the transport.
@@ -60,10 +83,13 @@ export interface WriteTicket {
  */
 export class ReplicationLeader {
   readonly store: VersionedStore;
+  readonly history: History;
   private readonly replicator: Replicator;
-  private readonly pending = new Map<number, QuorumCounter>();
+  /** Quorum counters of writes still waiting, by version (so a follower's watermark acks a range at once). */
+  private readonly pending = new BTree<number, QuorumCounter>();
   private wake: { at: number; timer: { cancel(): void } } | null = null;
   private stopped = false;
+  private fencedBy: string | null = null;
   private lastStates: FollowerStatus['state'][];
   private reservedVersion: number;
   /**
@@ -74,21 +100,30 @@ export class ReplicationLeader {
 
   constructor(private readonly options: ReplicationLeaderOptions) {
     this.store = options.store;
+    this.history = { epoch: options.epoch, leaderId: options.leaderId ?? '' };
     this.reservedVersion = options.reservedVersion ?? 0;
     // Continue above every version a previous run may have assigned, durable or not.
     this.store.noteVersion(this.reservedVersion);
     this.replicatedVersion = this.store.maxVersion;
-    const source = {
-      version: () => this.replicatedVersion,
-      entriesAfter: (after: number, through: number, limit: number) => options.store.entriesAfter(after, through, limit),
-    };
+    const lineage = options.lineage ?? null;
     this.replicator = new Replicator(
       { ...options.replication, followers: options.followers },
-      source,
+      { version: () => this.replicatedVersion, frozen: () => this.store.frozen() },
       {
         acked: (follower, versions) => versions.forEach((v) => this.pending.get(v)?.ack(follower)),
-        failed: (follower, versions) => versions.forEach((v) => this.pending.get(v)?.fail(follower)),
+        ackedThrough: (follower, through) => this.forPendingThrough(through, (counter) => counter.ack(follower)),
+        failedThrough: (follower, through) => this.forPendingThrough(through, (counter) => counter.fail(follower)),
+        syncStarted: (follower, plan, through) => options.observer?.syncStarted?.(follower, plan, through),
+        syncFinished: (follower, plan, through) => options.observer?.syncFinished?.(follower, plan, through),
       },
+      this.history,
+      (position: ReplicateResponse) =>
+        planFollowerSync(position, {
+          history: this.history,
+          version: this.replicatedVersion,
+          tombstoneHorizon: this.store.tombstoneHorizon,
+          lineage,
+        }),
       options.clock.now(),
     );
     this.lastStates = this.status().map((s) => s.state);
@@ -105,27 +140,42 @@ export class ReplicationLeader {
 
   /** The metadata a journal write records now. */
   get meta(): LeaderMeta {
-    return { epoch: this.options.epoch, reservedVersion: this.reservedVersion };
+    return {
+      epoch: this.options.epoch,
+      leaderId: this.history.leaderId,
+      reservedVersion: this.reservedVersion,
+      droppedThrough: this.store.tombstoneHorizon,
+    };
   }
 
   get followerCount(): number {
     return this.options.followers.length;
   }
 
-  /** Records the epoch and reservation of a new data directory before anything else. */
+  /** Why this leader stood down (another leader took its followers over), or null while it leads. */
+  get fenced(): string | null {
+    return this.fencedBy;
+  }
+
+  /** Followers that are up now (replicating live), and how many are in a full resync. */
+  get followerCounts(): { up: number; resyncing: number } {
+    return this.replicator.counts();
+  }
+
+  /** Records the epoch and reservation before anything else (a new data directory, or a recovery). */
   persistMeta(): Promise<void> {
     return this.options.journal?.commit({ meta: this.meta }) ?? Promise.resolve();
   }
 
-  /** Applies a PUT and starts replicating it. `bytes` is the serialized size of the value. */
-  put(key: string, value: JsonValue, bytes: number, quorum: number): WriteTicket {
-    return this.write({ key, version: this.store.maxVersion + 1, deleted: false, value }, bytes, quorum);
+  /** Applies a PUT and starts replicating it (the second argument, the value's serialized size, is measured again with the key). */
+  put(key: string, value: JsonValue, _bytes: number, quorum: number): WriteTicket {
+    return this.write({ key, version: this.store.maxVersion + 1, deleted: false, value }, quorum);
   }
 
   /** Applies a DELETE, or returns null when the key is absent. */
   remove(key: string, quorum: number): WriteTicket | null {
     if (this.store.get(key) === undefined) return null;
-    return this.write({ key, version: this.store.maxVersion + 1, deleted: true }, key.length, quorum);
+    return this.write({ key, version: this.store.maxVersion + 1, deleted: true }, quorum);
   }
 
   /** Per follower; `lag` counts from the leader's version (API.md), writes still being made durable included. */
@@ -140,7 +190,7 @@ export class ReplicationLeader {
     this.wake = null;
   }
 
-  private write(entry: Entry, bytes: number, quorum: number): WriteTicket {
+  private write(entry: Entry, quorum: number): WriteTicket {
     this.store.apply(entry);
     const counter = new QuorumCounter({
       needed: quorum,
@@ -152,6 +202,7 @@ export class ReplicationLeader {
       this.pending.set(entry.version, counter);
       void counter.result.then(() => this.pending.delete(entry.version));
     }
+    const bytes = entryWireBytes(entry);
     const replicate = () => {
       if (entry.version > this.replicatedVersion) this.replicatedVersion = entry.version;
       this.replicator.append(entry, bytes, this.options.clock.now());
@@ -169,13 +220,31 @@ export class ReplicationLeader {
     return { entry, quorum: durable.then(() => counter.result) };
   }
 
+  /** Runs `visit` on the counter of every pending write with a version up to `through`. */
+  private forPendingThrough(through: number, visit: (counter: QuorumCounter) => void): void {
+    // Collected first: a visit may settle a counter, which deletes it from `pending`.
+    const due: QuorumCounter[] = [];
+    this.pending.forRange(0, through, true, (_version, counter) => {
+      due.push(counter);
+    });
+    due.forEach(visit);
+  }
+
   /** Forgets tombstones every follower holds, on disk too. */
   private compactTombstones(): void {
     const through = this.replicator.minAckedVersion();
-    if (this.store.dropTombstonesThrough(through) === 0 || !this.options.journal) return;
+    if (!Number.isFinite(through) || this.store.dropTombstonesThrough(through) === 0) return;
     this.options.journal
-      .commit({ dropTombstonesThrough: through, meta: this.meta })
+      ?.commit({ dropTombstonesThrough: through, meta: this.meta })
       .catch((error: unknown) => this.options.onJournalFailure?.(error));
+  }
+
+  /** Another leader leads the followers now: stop, and refuse writes until restarted. */
+  private fence(reason: string): void {
+    if (this.fencedBy !== null) return;
+    this.fencedBy = reason;
+    this.stop();
+    this.options.observer?.fenced?.(reason);
   }
 
   private pump(): void {
@@ -189,6 +258,8 @@ export class ReplicationLeader {
   private send(message: OutgoingMessage, sentAt: number): void {
     const request = Object.assign(new ReplicateRequest(), {
       leaderEpoch: this.options.epoch,
+      ...(this.history.leaderId ? { leaderId: this.history.leaderId } : {}),
+      droppedThrough: this.store.tombstoneHorizon,
       entries: message.entries as ReplicatedEntry[],
       ...(message.catchUp ? { catchUp: message.catchUp } : {}),
     });
@@ -205,6 +276,10 @@ export class ReplicationLeader {
         if (this.stopped) return;
         const reason = error instanceof Error ? error.message : String(error);
         this.options.observer?.failed?.(message, reason);
+        if (isStaleLeader(error)) {
+          this.fence(`${message.follower} follows another leader: ${reason}`);
+          return;
+        }
         this.replicator.onFailure(message, reason, this.options.clock.now());
         this.pump();
       },

@@ -1,19 +1,38 @@
-import type { Entry } from '@kv/store';
-import type { FollowerState, FollowerStatus } from '@kv/protocol';
+import type { Entry, VersionedStore } from '@kv/store';
+import type { FollowerState, FollowerStatus, ReplicateResponse } from '@kv/protocol';
+import { entryWireBytes } from '@kv/protocol';
 
 /** What the replicator reads from the leader's store to catch a follower up. */
 export interface ReplicationSource {
   /** The highest version the follower may be sent: everything up to it is durable on the leader. */
   version(): number;
-  /** Current entries, tombstones included, with after < version <= through, in version order. */
-  entriesAfter(after: number, through: number, limit: number): Entry[];
+  /** A frozen copy of the leader's state now (O(1)); a catch-up streams from it. */
+  frozen(): VersionedStore;
 }
 
-/** Told which followers acked or failed which live versions; drives the write quorums. */
+/**
+ * Told which followers hold which live versions, and which failed them; drives the write
+ * quorums. Voters are follower URLs; one follower reached by two URLs is reported under
+ * one of them only (API.md guarantee 6).
+ */
 export interface AckListener {
+  /** The follower applied these entries (an answered append). */
   acked(follower: string, versions: readonly number[]): void;
-  failed(follower: string, versions: readonly number[]): void;
+  /** The follower holds every write up to `version`. */
+  ackedThrough(follower: string, version: number): void;
+  /**
+   * An attempt to reach the follower, made after every write up to `version` had arrived,
+   * failed, and the follower is given up on: those writes count it as failed. Writes that
+   * arrived later wait for an attempt of their own (API.md guarantee 8).
+   */
+  failedThrough(follower: string, version: number): void;
+  /** A follower starts joining (a delta catch-up or a full resync), or finished it. */
+  syncStarted?(follower: string, plan: SyncPlan, through: number): void;
+  syncFinished?(follower: string, plan: SyncPlan, through: number): void;
 }
+
+/** How a follower joins this leader's history, decided from its first answer (see sync-plan.ts). */
+export type SyncPlan = { readonly kind: 'delta'; readonly from: number } | { readonly kind: 'resync'; readonly reason: string };
 
 export type MessageKind = 'append' | 'catch-up' | 'heartbeat';
 
@@ -24,15 +43,14 @@ export interface OutgoingMessage {
   readonly entries: readonly Entry[];
   /** Serialized size of each entry, so a retried batch keeps to the byte budget. */
   readonly entryBytes: readonly number[];
-  readonly catchUp?: { readonly from: number; readonly through: number };
-  /** Catch-up generation the message belongs to; answers from an abandoned one are not counted. */
+  /** The catch-up this message belongs to: its whole range, and whether it is the closing `done`. */
+  readonly catchUp?: { readonly from: number; readonly through: number; readonly resync?: number; readonly done?: boolean };
+  /** The plan (how the follower joined) the message belongs to; answers from an abandoned one are not counted. */
   readonly generation: number;
-}
-
-/** A follower's answer, already validated. */
-export interface FollowerPosition {
-  readonly followerId: string;
-  readonly appliedVersion: number;
+  /** For catch-up messages: which pass over the frozen state (a failed batch starts a new one). */
+  readonly round: number;
+  /** The leader's version when the message was made: writes up to it had arrived. */
+  readonly versionAtSend: number;
 }
 
 export interface ReplicatorOptions {
@@ -49,6 +67,10 @@ export interface ReplicatorOptions {
    */
   readonly maxAppendsInFlight?: number;
   readonly maxBatchEntries?: number;
+  /**
+   * Serialized entry bytes per message (append, catch-up or resync batch), well below the
+   * follower's body limit; one entry larger than this still travels alone.
+   */
   readonly maxBatchBytes?: number;
   readonly catchUpBatchEntries?: number;
   readonly maxCatchUpInFlight?: number;
@@ -60,7 +82,14 @@ export interface ReplicatorOptions {
   readonly failuresBeforeDown?: number;
 }
 
-type Mode = 'replicate' | 'catch-up' | 'probe';
+/**
+ * - `unknown`: not heard from (yet, or since it restarted): only heartbeats go out, and its
+ *   first answer decides how it joins (a delta catch-up or a full resync);
+ * - `catch-up`: streaming a frozen state to it, live writes queued alongside;
+ * - `replicate`: live writes only;
+ * - `probe`: given up on; heartbeats until it answers.
+ */
+type Mode = 'unknown' | 'catch-up' | 'replicate' | 'probe';
 
 interface QueuedEntry {
   readonly entry: Entry;
@@ -70,12 +99,28 @@ interface QueuedEntry {
 }
 
 interface CatchUp {
-  /** Batches cover (cursor, ...]; everything up to cursor is sent or acked. */
-  cursor: number;
+  /** The state streamed: frozen when the catch-up started, so later writes cannot move entries past the cursor. */
+  readonly snapshot: VersionedStore;
+  /** The follower holds everything up to here already (0 for a full resync). */
+  readonly from: number;
   /** Catch-up ends here; versions above it reach the follower live. */
   readonly target: number;
+  /** A full resync's number (unique in this leader process), or null for a delta. */
+  readonly resync: number | null;
+  /** Batches cover (from, cursor]: sent, in flight or acked. */
+  cursor: number;
   readyAt: number;
   inFlight: number;
+  /** The closing message that makes the follower claim (from, target] is out. */
+  doneSent: boolean;
+  /** Passes over the state so far; a failed batch starts the next one. */
+  round: number;
+  readonly plan: SyncPlan;
+  /**
+   * A batch was acknowledged: for a resync, the follower has emptied its store, so live
+   * entries may go now (sent earlier, the emptying would have wiped them).
+   */
+  opened: boolean;
 }
 
 /**
@@ -84,12 +129,12 @@ interface CatchUp {
  * flight, or acked; versions in (ackedVersion, liveFrom) are covered by the catch-up.
  */
 class Progress {
-  mode: Mode = 'replicate';
-  /** Unknown until the first answer. */
+  mode: Mode = 'unknown';
+  /** The identity its last answer reported (the follower process); null until then. */
   followerId: string | null = null;
   /** Ids of incarnations that were replaced; late answers from them say nothing about now. */
   readonly retiredIds = new Set<string>();
-  /** The follower has every write up to here (as it last told us). */
+  /** The follower has every write up to here (as it last told us, in this leader's history). */
   ackedVersion = 0;
   liveFrom: number;
   queue: QueuedEntry[] = [];
@@ -100,20 +145,28 @@ class Progress {
   nextHeartbeatAt: number;
   consecutiveFailures = 0;
   lastError: string | null = null;
+  /** Writes arrived while it was down: probe at once rather than after the backoff. */
+  probeWanted = false;
+  /** Halved on every 413: a batch refused as too large is never sent again unchanged. */
+  maxBatchBytes: number;
+  /** Another URL reaches the same follower process: its answers count there, not here. */
+  aliasOf: string | null = null;
 
   constructor(
     readonly url: string,
     liveFrom: number,
     firstHeartbeatAt: number,
+    maxBatchBytes: number,
   ) {
     this.liveFrom = liveFrom;
     this.nextHeartbeatAt = firstHeartbeatAt;
+    this.maxBatchBytes = maxBatchBytes;
   }
 
   get state(): FollowerState {
     if (this.mode === 'probe') return 'down';
-    if (this.mode === 'catch-up' || this.followerId === null) return 'catching-up';
-    return 'up';
+    if (this.mode === 'replicate') return 'up';
+    return 'catching-up';
   }
 }
 
@@ -130,6 +183,9 @@ const DEFAULTS = {
   failuresBeforeDown: 3,
 };
 
+/** A failure that says the message was too large for the follower (or for the sender's own limit). */
+const TOO_LARGE = /HTTP 413|maxBodyLength|larger than/i;
+
 /**
  * The leader's replication bookkeeping, without I/O (etcd-raft style): writes and answers
  * go in, messages to send come out.
@@ -141,29 +197,38 @@ export class Replicator {
   private readonly options: Required<ReplicatorOptions>;
   private readonly progress: Progress[];
   private readonly progressByUrl = new Map<string, Progress>();
+  /** Which URL speaks for each follower process (API.md guarantee 6). */
+  private readonly ownerOfId = new Map<string, string>();
   private nextMessageId = 1;
+  private nextResyncId = 1;
 
   constructor(
     options: ReplicatorOptions,
     private readonly source: ReplicationSource,
     private readonly listener: AckListener,
+    /** This leader's history: an answer naming another one has applied nothing of ours. */
+    private readonly history: { readonly epoch: number; readonly leaderId: string },
+    /** Decides how a follower joins, from its answer. */
+    private readonly plan: (position: ReplicateResponse) => SyncPlan,
     now: number,
   ) {
     this.options = { random: Math.random, ...DEFAULTS, ...options };
-    this.progress = options.followers.map((url) => new Progress(url, source.version() + 1, now + this.delay()));
+    this.progress = options.followers.map((url) => new Progress(url, source.version() + 1, now + this.delay(), this.options.maxBatchBytes));
     for (const p of this.progress) this.progressByUrl.set(p.url, p);
   }
 
-  /** Queues a new write for every follower that is not down. */
+  /** Queues a new write for every follower that takes live writes; a down one is probed at once. */
   append(entry: Entry, bytes: number, now: number): void {
     for (const p of this.progress) {
       if (p.mode === 'probe') {
-        this.listener.failed(p.url, [entry.version]);
+        // Its failure a moment ago says nothing about now: ask again for this write.
+        p.probeWanted = true;
         continue;
       }
+      if (p.mode === 'unknown') continue; // its catch-up will cover this write
       if (p.queue.length >= this.options.maxQueuedEntries) {
         this.markDown(p, `fell ${p.queue.length} entries behind; will catch up from state`, now);
-        this.listener.failed(p.url, [entry.version]);
+        p.probeWanted = true;
         continue;
       }
       insertByReadyAt(p.queue, { entry, bytes, readyAt: now + this.delay() });
@@ -174,12 +239,14 @@ export class Replicator {
   takeMessages(now: number): OutgoingMessage[] {
     const out: OutgoingMessage[] = [];
     for (const p of this.progress) {
-      if (p.mode !== 'probe') {
+      if (p.mode === 'catch-up' || p.mode === 'replicate') {
         this.takeAppends(p, now, out);
         this.takeCatchUp(p, now, out);
       }
-      if (!p.heartbeatInFlight && now >= p.nextHeartbeatAt) {
+      const probeNow = p.mode === 'probe' && p.probeWanted;
+      if (!p.heartbeatInFlight && (now >= p.nextHeartbeatAt || probeNow)) {
         p.heartbeatInFlight = true;
+        p.probeWanted = false;
         out.push(this.message(p, 'heartbeat', [], []));
       }
     }
@@ -195,84 +262,106 @@ export class Replicator {
   nextWakeAt(): number {
     let earliest = Infinity;
     for (const p of this.progress) {
-      if (!p.heartbeatInFlight) earliest = Math.min(earliest, p.nextHeartbeatAt);
-      if (p.mode === 'probe') continue;
-      if (p.queue.length > 0 && p.appendsInFlight < this.options.maxAppendsInFlight) {
+      if (!p.heartbeatInFlight) earliest = Math.min(earliest, p.mode === 'probe' && p.probeWanted ? -Infinity : p.nextHeartbeatAt);
+      if (p.mode !== 'catch-up' && p.mode !== 'replicate') continue;
+      const held = p.catchUp !== null && p.catchUp.resync !== null && !p.catchUp.opened;
+      if (p.queue.length > 0 && p.appendsInFlight < this.options.maxAppendsInFlight && !held) {
         earliest = Math.min(earliest, p.queue[0].readyAt);
       }
       const c = p.catchUp;
-      if (c && c.cursor < c.target && c.inFlight < this.options.maxCatchUpInFlight) {
+      if (c && c.inFlight < this.options.maxCatchUpInFlight && (c.cursor < c.target || (!c.doneSent && c.inFlight === 0))) {
         earliest = Math.min(earliest, c.readyAt);
       }
     }
     return earliest;
   }
 
-  onResponse(message: OutgoingMessage, position: FollowerPosition, now: number): void {
+  onResponse(message: OutgoingMessage, position: ReplicateResponse, now: number): void {
     const p = this.byUrl(message.follower);
+    const current = message.generation === p.generation;
     this.release(p, message);
     if (p.retiredIds.has(position.followerId)) return;
     p.consecutiveFailures = 0;
     p.lastError = null;
+    if (!this.claimIdentity(p, position.followerId, message, now)) return;
 
     const restarted = p.followerId !== null && p.followerId !== position.followerId;
-    const firstContact = p.followerId === null;
     if (restarted) p.retiredIds.add(p.followerId as string);
     p.followerId = position.followerId;
-    p.ackedVersion = restarted ? position.appliedVersion : Math.max(p.ackedVersion, position.appliedVersion);
+    const joined = position.leaderEpoch === this.history.epoch && (position.leaderId ?? '') === this.history.leaderId;
 
-    // The answering process applied these entries, whichever incarnation it is.
-    if (message.kind === 'append') {
-      this.listener.acked(p.url, message.entries.map((e) => e.version));
+    if (joined) {
+      p.ackedVersion = restarted ? position.appliedVersion : Math.max(p.ackedVersion, position.appliedVersion);
+      this.listener.ackedThrough(p.url, p.ackedVersion);
+      // Live entries of the current plan that it applied (it skips none it could lack).
+      if (message.kind === 'append' && current && !restarted) {
+        this.listener.acked(p.url, message.entries.map((e) => e.version));
+      }
+    } else {
+      p.ackedVersion = 0;
     }
 
-    if (p.mode === 'probe' || restarted) {
-      // Back (or back with an empty memory): everything it may lack so far comes from state,
-      // everything from now on live.
-      p.liveFrom = this.source.version() + 1;
-      this.startCatchUp(p, now);
-    } else if (firstContact) {
-      this.startCatchUp(p, now);
-    } else if (p.catchUp && p.catchUp.cursor >= p.catchUp.target && p.catchUp.inFlight === 0) {
-      this.finishCatchUp(p);
+    if (p.mode === 'unknown' || p.mode === 'probe' || restarted || (!joined && !(p.mode === 'catch-up' && current))) {
+      this.startSync(p, position, now);
+    } else if (message.kind === 'catch-up' && current && p.catchUp) {
+      p.catchUp.opened = true;
+      if (message.catchUp?.done && message.round === p.catchUp.round) {
+        this.listener.syncFinished?.(p.url, p.catchUp.plan, p.catchUp.target);
+        p.catchUp = null;
+        p.mode = 'replicate';
+      }
     }
   }
 
   onFailure(message: OutgoingMessage, error: string, now: number): void {
     const p = this.byUrl(message.follower);
+    const current = message.generation === p.generation;
+    const currentRound = current && message.kind === 'catch-up' && p.catchUp !== null && message.round === p.catchUp.round;
     this.release(p, message);
     p.consecutiveFailures++;
     p.lastError = error;
     const backoff = this.backoff(p);
+    if (TOO_LARGE.test(error) && message.entries.length > 1) {
+      // Never again the same batch: halve the budget until one entry travels alone.
+      p.maxBatchBytes = Math.max(1, Math.floor(message.entryBytes.reduce((a, b) => a + b, 0) / 2));
+    }
 
+    // Already given up on: this attempt was made for every write that had arrived by then.
+    if (p.mode === 'probe') this.listener.failedThrough(p.url, message.versionAtSend);
     if (message.kind === 'append') {
-      if (p.mode === 'probe') {
-        // Given up on already: these entries will reach it by catch-up, too late for their quorum.
-        this.listener.failed(p.url, message.entries.map((e) => e.version));
-      } else {
+      if (current && p.mode !== 'probe') {
         // Retried after a backoff, without holding back newer entries that are ready sooner.
         // The quorum hears of a failure only if the follower is given up on (markDown).
         message.entries.forEach((entry, i) => {
-          const readyAt = now + backoff + this.delay();
-          insertByReadyAt(p.queue, { entry, bytes: message.entryBytes[i], readyAt });
+          insertByReadyAt(p.queue, { entry, bytes: message.entryBytes[i], readyAt: now + backoff + this.delay() });
         });
       }
-    } else if (message.kind === 'catch-up' && p.catchUp && message.generation === p.generation) {
-      // Resume from what the follower confirmed; batches still in flight are ignored.
-      p.generation++;
-      p.catchUp = { cursor: p.ackedVersion, target: p.catchUp.target, readyAt: now + backoff + this.delay(), inFlight: 0 };
+    } else if (message.kind === 'catch-up' && p.catchUp && currentRound) {
+      const c = p.catchUp;
+      if (message.catchUp?.done) {
+        c.doneSent = false;
+      } else {
+        // A batch is missing: stream again from the start of the same frozen state (nothing
+        // was claimed yet); answers of batches still in flight in this round are ignored.
+        c.round++;
+        c.cursor = c.from;
+        c.inFlight = 0;
+        c.doneSent = false;
+      }
+      c.readyAt = now + backoff + this.delay();
     } else if (message.kind === 'heartbeat') {
       p.nextHeartbeatAt = now + backoff + this.delay();
     }
 
     if (p.mode !== 'probe' && p.consecutiveFailures >= this.options.failuresBeforeDown) {
       this.markDown(p, error, now);
+      this.listener.failedThrough(p.url, message.versionAtSend);
     }
   }
 
   /** The lowest version every follower has; tombstones at or below it can be dropped. */
   minAckedVersion(): number {
-    return this.progress.reduce((min, p) => Math.min(min, p.ackedVersion), Infinity);
+    return this.progress.reduce((min, p) => (p.aliasOf !== null ? min : Math.min(min, p.ackedVersion)), Infinity);
   }
 
   /** Per follower; `lag` counts from `leaderVersion`, the version the leader shows (API.md: `version - ackedVersion`). */
@@ -286,7 +375,76 @@ export class Replicator {
     }));
   }
 
+  /** How many followers are in a full resync now, and how many answered at all. */
+  counts(): { up: number; resyncing: number } {
+    let up = 0;
+    let resyncing = 0;
+    for (const p of this.progress) {
+      if (p.mode === 'replicate') up++;
+      if (p.catchUp && p.catchUp.resync !== null) resyncing++;
+    }
+    return { up, resyncing };
+  }
+
+  /**
+   * Records which URL speaks for a follower process. Another URL already speaking for the
+   * same process makes this one an alias: it is given up on and never counted (guarantee 6).
+   */
+  private claimIdentity(p: Progress, followerId: string, message: OutgoingMessage, now: number): boolean {
+    const owner = this.ownerOfId.get(followerId);
+    if (owner !== undefined && owner !== p.url) {
+      const reason = `same follower as ${owner} (process ${followerId}): counted once, there`;
+      if (p.aliasOf !== owner) {
+        p.aliasOf = owner;
+        p.lastError = reason;
+      }
+      if (p.mode !== 'probe') this.markDown(p, reason, now);
+      p.lastError = reason;
+      this.listener.failedThrough(p.url, message.versionAtSend);
+      return false;
+    }
+    if (p.followerId !== null && p.followerId !== followerId && this.ownerOfId.get(p.followerId) === p.url) {
+      this.ownerOfId.delete(p.followerId);
+    }
+    this.ownerOfId.set(followerId, p.url);
+    p.aliasOf = null;
+    return true;
+  }
+
+  /** Decides from its answer how the follower joins, and starts the catch-up (or none). */
+  private startSync(p: Progress, position: ReplicateResponse, now: number): void {
+    const plan = this.plan(position);
+    p.generation++;
+    p.queue = [];
+    const target = this.source.version();
+    p.liveFrom = target + 1;
+    const joined = position.leaderEpoch === this.history.epoch && (position.leaderId ?? '') === this.history.leaderId;
+    if (plan.kind === 'delta' && joined && plan.from >= target) {
+      p.catchUp = null;
+      p.mode = 'replicate';
+      return;
+    }
+    const from = plan.kind === 'delta' ? Math.min(plan.from, target) : 0;
+    p.mode = 'catch-up';
+    p.lastError = plan.kind === 'resync' ? `full resync: ${plan.reason}` : null;
+    p.catchUp = {
+      snapshot: this.source.frozen(),
+      from,
+      target,
+      resync: plan.kind === 'resync' ? this.nextResyncId++ : null,
+      cursor: from,
+      readyAt: now + this.delay(),
+      inFlight: 0,
+      doneSent: false,
+      round: 0,
+      opened: false,
+      plan,
+    };
+    this.listener.syncStarted?.(p.url, plan, target);
+  }
+
   private takeAppends(p: Progress, now: number, out: OutgoingMessage[]): void {
+    if (p.catchUp && p.catchUp.resync !== null && !p.catchUp.opened) return;
     while (p.appendsInFlight < this.options.maxAppendsInFlight && p.queue.length > 0 && p.queue[0].readyAt <= now) {
       let count = 0;
       let bytes = 0;
@@ -294,7 +452,7 @@ export class Replicator {
         count < p.queue.length &&
         p.queue[count].readyAt <= now &&
         count < this.options.maxBatchEntries &&
-        (count === 0 || bytes + p.queue[count].bytes <= this.options.maxBatchBytes)
+        (count === 0 || bytes + p.queue[count].bytes <= p.maxBatchBytes)
       ) {
         bytes += p.queue[count].bytes;
         count++;
@@ -307,36 +465,29 @@ export class Replicator {
 
   private takeCatchUp(p: Progress, now: number, out: OutgoingMessage[]): void {
     const c = p.catchUp;
-    while (c && c.cursor < c.target && c.inFlight < this.options.maxCatchUpInFlight && c.readyAt <= now) {
-      const limit = this.options.catchUpBatchEntries;
-      const entries = this.source.entriesAfter(c.cursor, c.target, limit);
-      const through = entries.length < limit ? c.target : entries[entries.length - 1].version;
-      out.push(this.message(p, 'catch-up', entries, [], { from: c.cursor, through }));
-      c.cursor = through;
+    if (!c) return;
+    const range = { from: c.from, through: c.target, ...(c.resync !== null ? { resync: c.resync } : {}) };
+    while (c.cursor < c.target && c.inFlight < this.options.maxCatchUpInFlight && c.readyAt <= now) {
+      const page = c.snapshot.page(c.cursor, c.target, {
+        maxEntries: this.options.catchUpBatchEntries,
+        maxBytes: p.maxBatchBytes,
+        sizeOf: entryWireBytes,
+        liveOnly: c.resync !== null,
+      });
+      out.push(this.message(p, 'catch-up', page.entries, page.entries.map(entryWireBytes), range));
+      c.cursor = page.coveredThrough;
       c.inFlight++;
       c.readyAt = now + this.delay();
     }
-  }
-
-  private startCatchUp(p: Progress, now: number): void {
-    p.generation++;
-    const target = p.liveFrom - 1;
-    if (p.ackedVersion >= target) {
-      p.catchUp = null;
-      p.mode = 'replicate';
-      return;
+    if (c.cursor >= c.target && c.inFlight === 0 && !c.doneSent && c.readyAt <= now) {
+      // Every batch is acknowledged: now the follower may claim the whole range.
+      c.doneSent = true;
+      c.inFlight++;
+      out.push(this.message(p, 'catch-up', [], [], { ...range, done: true }));
     }
-    p.mode = 'catch-up';
-    p.catchUp = { cursor: p.ackedVersion, target, readyAt: now + this.delay(), inFlight: 0 };
-  }
-
-  private finishCatchUp(p: Progress): void {
-    p.catchUp = null;
-    p.mode = 'replicate';
   }
 
   private markDown(p: Progress, reason: string, now: number): void {
-    if (p.queue.length > 0) this.listener.failed(p.url, p.queue.map((q) => q.entry.version));
     p.queue = [];
     p.catchUp = null;
     p.generation++;
@@ -348,7 +499,7 @@ export class Replicator {
   private release(p: Progress, message: OutgoingMessage): void {
     if (message.kind === 'heartbeat') p.heartbeatInFlight = false;
     else if (message.kind === 'append') p.appendsInFlight--;
-    else if (p.catchUp && message.generation === p.generation) p.catchUp.inFlight--;
+    else if (p.catchUp && message.generation === p.generation && message.round === p.catchUp.round) p.catchUp.inFlight--;
   }
 
   private message(
@@ -358,7 +509,17 @@ export class Replicator {
     entryBytes: number[],
     catchUp?: OutgoingMessage['catchUp'],
   ): OutgoingMessage {
-    return { id: this.nextMessageId++, follower: p.url, kind, entries, entryBytes, catchUp, generation: p.generation };
+    return {
+      id: this.nextMessageId++,
+      follower: p.url,
+      kind,
+      entries,
+      entryBytes,
+      catchUp,
+      generation: p.generation,
+      round: p.catchUp?.round ?? 0,
+      versionAtSend: this.source.version(),
+    };
   }
 
   private backoff(p: Progress): number {

@@ -33,6 +33,28 @@ export class VersionCoverage {
     }
   }
 
+  /** Every covered version as disjoint `[from, through]` spans, the watermark's first. */
+  spans(): Array<[number, number]> {
+    const spans: Array<[number, number]> = this.mark > 0 ? [[1, this.mark]] : [];
+    return [...spans, ...this.ranges.map(([a, b]) => [a, b] as [number, number])];
+  }
+
+  /** Whether every version `other` covers is covered here. */
+  contains(other: VersionCoverage): boolean {
+    return other.spans().every(([from, through]) => this.coversSpan(from, through));
+  }
+
+  /** Adds everything `other` covers (a union). */
+  addAll(other: VersionCoverage): void {
+    for (const [from, through] of other.spans()) this.add(from, through);
+  }
+
+  private coversSpan(from: number, through: number): boolean {
+    if (through <= this.mark) return true;
+    const start = Math.max(from, this.mark + 1);
+    return this.ranges.some(([a, b]) => a <= start && through <= b);
+  }
+
   covers(version: number): boolean {
     if (version <= this.mark) return true;
     return this.ranges.some(([from, through]) => version >= from && version <= through);

@@ -26,10 +26,11 @@ export interface ListPage {
  * `tombstones` orders the tombstones by version (so compaction never scans live keys).
  */
 export class VersionedStore {
-  private readonly byKey = new BTree<string, Entry>(undefined, compareUtf8);
-  private readonly byVersion = new BTree<number, string>();
-  private readonly tombstones = new BTree<number, string>();
+  private byKey = new BTree<string, Entry>(undefined, compareUtf8);
+  private byVersion = new BTree<number, string>();
+  private tombstones = new BTree<number, string>();
   private highestVersion = 0;
+  private droppedThrough = 0;
 
   /** Applies `entry` if it is newer than what its key holds; returns whether it did. */
   apply(entry: Entry): boolean {
@@ -78,12 +79,54 @@ export class VersionedStore {
    * at most `limit` of them.
    */
   entriesAfter(after: number, through: number, limit: number): Entry[] {
+    return this.page(after, through, { maxEntries: limit }).entries;
+  }
+
+  /**
+   * Entries with `after < version <= through` in version order, bounded by count and by
+   * bytes as `sizeOf` counts them: the page stops before the entry that would take it past
+   * `maxBytes`, but always holds at least one entry (a single value of the largest allowed
+   * size must travel alone: etcd-raft's MaxSizePerMsg rule). `liveOnly` leaves tombstones
+   * out. `coveredThrough` is the version up to which the range was read: `through` when the
+   * page reached it, else the last entry's version.
+   */
+  page(
+    after: number,
+    through: number,
+    budget: { maxEntries?: number; maxBytes?: number; sizeOf?: (entry: Entry) => number; liveOnly?: boolean },
+  ): { entries: Entry[]; coveredThrough: number } {
+    const maxEntries = budget.maxEntries ?? Infinity;
+    const maxBytes = budget.maxBytes ?? Infinity;
     const entries: Entry[] = [];
+    let bytes = 0;
     for (const [version, key] of this.byVersion.entries(after + 1)) {
-      if (version > through || entries.length >= limit) break;
-      entries.push(this.byKey.get(key) as Entry);
+      if (version > through) break;
+      const entry = this.byKey.get(key) as Entry;
+      if (budget.liveOnly && entry.deleted) continue;
+      if (entries.length >= maxEntries) return { entries, coveredThrough: entries[entries.length - 1].version };
+      if (maxBytes !== Infinity) {
+        const size = (budget.sizeOf as (entry: Entry) => number)(entry);
+        if (entries.length > 0 && bytes + size > maxBytes) return { entries, coveredThrough: entries[entries.length - 1].version };
+        bytes += size;
+      }
+      entries.push(entry);
     }
-    return entries;
+    return { entries, coveredThrough: through };
+  }
+
+  /**
+   * A frozen copy of the state now, in O(1): the trees are shared copy-on-write (sorted-btree's
+   * `clone`), so later changes to either store never show in the other. What a pass that
+   * spans `await`s or timers reads (a catch-up, a full resync, a snapshot to disk): it sees
+   * one consistent state however the write path changes this one meanwhile.
+   */
+  frozen(): VersionedStore {
+    const copy = new VersionedStore();
+    copy.byKey = this.byKey.clone();
+    copy.byVersion = this.byVersion.clone();
+    copy.tombstones = this.tombstones.clone();
+    copy.highestVersion = this.highestVersion;
+    return copy;
   }
 
   /** Forgets tombstones with a version <= `version`; returns how many went. */
@@ -92,6 +135,7 @@ export class VersionedStore {
     for (;;) {
       const lowest = this.tombstones.minKey();
       if (lowest === undefined || lowest > version) return dropped;
+      this.droppedThrough = Math.max(this.droppedThrough, lowest);
       const key = this.tombstones.get(lowest) as string;
       this.tombstones.delete(lowest);
       this.byVersion.delete(lowest);
@@ -108,12 +152,39 @@ export class VersionedStore {
     if (version > this.highestVersion) this.highestVersion = version;
   }
 
-  /** Empties the store (a follower adopting a new leader's history). */
+  /** Empties the store (a follower starting a full resync). */
   clear(): void {
     this.byKey.clear();
     this.byVersion.clear();
     this.tombstones.clear();
     this.highestVersion = 0;
+    this.droppedThrough = 0;
+  }
+
+  /**
+   * Takes over `other`'s state (which must not be used afterwards): a leader that recovered
+   * its state from a follower swaps it in at once, under the routes that hold this store.
+   */
+  replaceWith(other: VersionedStore): void {
+    this.byKey = other.byKey;
+    this.byVersion = other.byVersion;
+    this.tombstones = other.tombstones;
+    this.highestVersion = other.highestVersion;
+    this.droppedThrough = other.droppedThrough;
+  }
+
+  /**
+   * The tombstone horizon: the highest version of a tombstone this store forgot. It can no
+   * longer tell every delete at or below it, so a delta from below it is not complete (API.md
+   * guarantee 5); every delete above it is still here.
+   */
+  get tombstoneHorizon(): number {
+    return this.droppedThrough;
+  }
+
+  /** Restores the horizon after a restart (a snapshot holds no forgotten tombstones to recount). */
+  noteTombstoneHorizon(version: number): void {
+    if (version > this.droppedThrough) this.droppedThrough = version;
   }
 
   /** Number of live keys. */
@@ -123,6 +194,11 @@ export class VersionedStore {
 
   get tombstoneCount(): number {
     return this.tombstones.size;
+  }
+
+  /** The highest version an entry here holds (0 when empty); `maxVersion` may be above it. */
+  get lastEntryVersion(): number {
+    return this.byVersion.maxKey() ?? 0;
   }
 
   /** The highest version this store has ever applied (tombstones included). */

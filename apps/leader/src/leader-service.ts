@@ -1,0 +1,82 @@
+import { KvError } from '@kv/node-kit';
+import type { RecoveryProgress, ReplicationLeader } from '@kv/replication';
+
+export type LeaderState = 'recovering' | 'serving' | 'fenced';
+
+/**
+ * The leader as the routes see it: recovering at start (API.md guarantee 7: nothing is
+ * served from a half-recovered state), then serving, or fenced once another leader took its
+ * followers over. Requests wait for it to serve, up to a deadline.
+ */
+export class LeaderService {
+  private current: ReplicationLeader | null = null;
+  private progress: RecoveryProgress | null = null;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly followerCount: number,
+    /** How long a request waits for the recovery (REPLICATION_TIMEOUT_MS). */
+    private readonly waitMs: number,
+  ) {}
+
+  /** A service that serves at once (tests, and a leader without followers). */
+  static serving(leader: ReplicationLeader, waitMs = 0): LeaderService {
+    const service = new LeaderService(leader.followerCount, waitMs);
+    service.serve(leader);
+    return service;
+  }
+
+  get state(): LeaderState {
+    if (this.current === null) return 'recovering';
+    return this.current.fenced === null ? 'serving' : 'fenced';
+  }
+
+  get leader(): ReplicationLeader | null {
+    return this.current;
+  }
+
+  get recovery(): RecoveryProgress | null {
+    return this.progress;
+  }
+
+  reportProgress(progress: RecoveryProgress): void {
+    this.progress = progress;
+  }
+
+  /** The recovery is done: requests that waited go on. */
+  serve(leader: ReplicationLeader): void {
+    this.current = leader;
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  /** Why this leader cannot serve now, in words for a 503 and /readyz. */
+  unavailableReason(): string {
+    if (this.current?.fenced) return `this leader stood down: ${this.current.fenced}; restart it to lead again`;
+    const p = this.progress;
+    if (p === null) return 'recovering: starting';
+    return p.phase === 'asking'
+      ? `recovering: heard from ${p.answered} of ${p.followers} followers, needs ${p.required} before it takes a write`
+      : `recovering: copying the newest state from its followers (heard from ${p.answered} of ${p.followers})`;
+  }
+
+  /**
+   * The leader once it serves; waits for the recovery up to the deadline. Throws KvError
+   * UNAVAILABLE naming the reason when it does not serve by then, or stood down.
+   */
+  async whenServing(): Promise<ReplicationLeader> {
+    if (this.current === null && this.waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.waitMs);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiters.add(done);
+      });
+    }
+    const leader = this.current;
+    if (leader === null || leader.fenced !== null) throw new KvError('UNAVAILABLE', this.unavailableReason());
+    return leader;
+  }
+}
