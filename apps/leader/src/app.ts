@@ -30,10 +30,12 @@ export interface LeaderAppDeps {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly metrics: LeaderMetrics;
+  /** FOLLOWERS, for /status while the leader recovers. */
+  readonly followerUrls?: readonly string[];
 }
 
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
-export function createLeaderApp({ service, store, writeQuorum, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
+export function createLeaderApp({ service, store, writeQuorum, clusterToken = null, logger, registry, metrics, followerUrls = [] }: LeaderAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -53,7 +55,7 @@ export function createLeaderApp({ service, store, writeQuorum, clusterToken = nu
       version: store.maxVersion,
       keys: store.keyCount,
       writeQuorum,
-      followers: leader?.status() ?? [],
+      followers: service.followerStatus(followerUrls),
       ...(leader ? { epoch: leader.epoch } : {}),
       ...(service.state === 'serving' ? {} : { reason: service.unavailableReason() }),
       ...(service.recovery ? { recovery: service.recovery } : {}),

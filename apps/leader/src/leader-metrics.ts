@@ -4,6 +4,8 @@ import type { ReplicationLeader, ReplicationObserver } from '@kv/replication';
 export interface LeaderMetrics {
   readonly observer: ReplicationObserver;
   recordWrite(op: 'put' | 'delete', quorum: number, outcome: string, seconds: number): void;
+  /** A follower did not answer a recovering leader's ask (counted as kind `recovery`). */
+  recoveryAskFailed(follower: string): void;
 }
 
 /** Prometheus metrics of the write path and of every follower's replication. */
@@ -85,6 +87,9 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
       failed(message) {
         failures.inc({ follower: message.follower, kind: message.kind });
       },
+    },
+    recoveryAskFailed(follower) {
+      failures.inc({ follower, kind: 'recovery' });
     },
     recordWrite(op, quorum, outcome, seconds) {
       writes.observe({ op, quorum: String(quorum), outcome }, seconds);

@@ -3,7 +3,6 @@ import { lookup } from 'node:dns/promises';
 import { VersionedStore } from '@kv/store';
 import {
   ReplicationLeader,
-  VERSION_RESERVATION_BLOCK,
   recoverFromFollowers,
   systemClock,
   type Clock,
@@ -30,6 +29,8 @@ export interface LeaderNode {
   readonly service: LeaderService;
   /** Settles once the leader serves (or its recovery failed for good). */
   readonly ready: Promise<ReplicationLeader>;
+  /** Starts the recovery (once the server listens, so a port in use fails before anyone is asked). */
+  start(): void;
   close(): Promise<void>;
 }
 
@@ -93,7 +94,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS, logger });
   const service = new LeaderService(config.followers.length, config.replicationTimeoutMs);
   const metrics = leaderMetrics(registry, () => service.leader);
-  const app = createLeaderApp({ service, store, writeQuorum: config.writeQuorum, clusterToken: config.clusterToken, logger, registry, metrics });
+  const app = createLeaderApp({ service, store, writeQuorum: config.writeQuorum, clusterToken: config.clusterToken, logger, registry, metrics, followerUrls: config.followers });
   let closed = false;
 
   const recover = async (): Promise<ReplicationLeader> => {
@@ -104,10 +105,12 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
       transport,
       clock,
       onProgress: (progress) => service.reportProgress(progress),
+      onAskFailed: (follower) => metrics.recoveryAskFailed(follower),
     });
     logRecovery(logger, result, config.followers.length);
     const leaderId = randomBytes(8).toString('hex');
-    const reservedVersion = result.highestSeenVersion + (journal ? VERSION_RESERVATION_BLOCK : 0);
+    // Nothing up to here may be assigned again; the journal reserves blocks above it as writes come.
+    const reservedVersion = result.highestSeenVersion;
     if (result.store !== store) {
       // The newest state is a follower's: it replaces ours, on disk too, before we lead.
       store.replaceWith(result.store);
@@ -154,7 +157,10 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
     return leader;
   };
 
-  const ready = (async () => {
+  let started = false;
+  let settle: { resolve(leader: ReplicationLeader): void; reject(error: unknown): void } | undefined;
+  const ready = new Promise<ReplicationLeader>((resolve, reject) => (settle = { resolve, reject }));
+  const run = async (): Promise<ReplicationLeader> => {
     for (;;) {
       try {
         const leader = await recover();
@@ -173,13 +179,18 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
         if (closed) throw error;
       }
     }
-  })();
+  };
   ready.catch(() => undefined);
 
   return {
     app,
     service,
     ready,
+    start() {
+      if (started) return;
+      started = true;
+      run().then(settle?.resolve, settle?.reject);
+    },
     async close() {
       closed = true;
       service.leader?.stop();

@@ -1,4 +1,5 @@
 import { KvError } from '@kv/node-kit';
+import type { FollowerStatus } from '@kv/protocol';
 import type { RecoveryProgress, ReplicationLeader } from '@kv/replication';
 
 export type LeaderState = 'recovering' | 'serving' | 'fenced';
@@ -39,6 +40,22 @@ export class LeaderService {
     return this.progress;
   }
 
+  /**
+   * The followers as /status shows them: the replicating leader's view once it serves;
+   * while it recovers, each follower `catching-up` once it answered, else `down` with why.
+   */
+  followerStatus(followers: readonly string[]): FollowerStatus[] {
+    if (this.current) return this.current.status();
+    const errors = this.progress?.errors ?? {};
+    return followers.map((url) => ({
+      url,
+      ackedVersion: 0,
+      lag: 0,
+      state: this.progress === null || url in errors ? 'down' : 'catching-up',
+      lastError: errors[url] ?? null,
+    }));
+  }
+
   reportProgress(progress: RecoveryProgress): void {
     this.progress = progress;
   }
@@ -55,8 +72,10 @@ export class LeaderService {
     if (this.current?.fenced) return `this leader stood down: ${this.current.fenced}; restart it to lead again`;
     const p = this.progress;
     if (p === null) return 'recovering: starting';
+    const firstError = Object.entries(p.errors)[0];
+    const why = firstError ? ` (${firstError[0]}: ${firstError[1]})` : '';
     return p.phase === 'asking'
-      ? `recovering: heard from ${p.answered} of ${p.followers} followers, needs ${p.required} before it takes a write`
+      ? `recovering: heard from ${p.answered} of ${p.followers} followers, needs ${p.required} before it takes a write${why}`
       : `recovering: copying the newest state from its followers (heard from ${p.answered} of ${p.followers})`;
   }
 

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     readyMessage: (url) =>
       `leader ready on ${url}: ${config.followers.length} followers, write quorum ${config.writeQuorum}, ` +
       `delay ${config.minDelayMs}-${config.maxDelayMs} ms, replication timeout ${config.replicationTimeoutMs} ms`,
+    onListening: () => node.start(),
     onShutdown: () => node.close(),
   });
 }

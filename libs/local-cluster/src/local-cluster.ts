@@ -29,6 +29,11 @@ export class LocalCluster {
     return [this.leader, ...this.followers];
   }
 
+  /** The processes on their ports, none started: for tests that start them in their own order. */
+  static async prepare(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    return LocalCluster.create(await LocalCluster.resolvePorts(options), options);
+  }
+
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
     const cluster = LocalCluster.create(await LocalCluster.resolvePorts(options), options);
     try {

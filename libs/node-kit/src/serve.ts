@@ -9,6 +9,8 @@ export interface ServeOptions {
   readonly host: string;
   /** The ready line, given the URL actually bound (PORT=0 picks a free port). */
   readonly readyMessage: (url: string) => string;
+  /** Runs once the server listens (a node's start-up work that must not run on a port it cannot bind). */
+  readonly onListening?: () => void;
   /** Runs after the last in-flight request finished, before exit. */
   readonly onShutdown?: () => Promise<void> | void;
   /** Gives up on in-flight requests after this long. */
@@ -37,6 +39,7 @@ export function serve(app: Express, logger: Logger, options: ServeOptions): Serv
     const { port } = server.address() as AddressInfo;
     const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
     logger.info({ port }, options.readyMessage(`http://${shownHost}:${port}`));
+    options.onListening?.();
   });
 
   let stopping = false;

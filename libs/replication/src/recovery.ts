@@ -37,6 +37,8 @@ export interface RecoveryProgress {
   /** Followers it must hear from before it takes a write: followers − WRITE_QUORUM + 1. */
   readonly required: number;
   readonly phase: 'asking' | 'transferring';
+  /** Why each follower not heard from did not answer (its last error). */
+  readonly errors: Readonly<Record<string, string>>;
 }
 
 export interface RecoveryResult {
@@ -69,6 +71,8 @@ export interface RecoveryOptions {
   /** Bytes per page of a transfer. */
   readonly pageBytes?: number;
   readonly onProgress?: (progress: RecoveryProgress) => void;
+  /** A follower did not answer an ask (for metrics). */
+  readonly onAskFailed?: (follower: string, error: string) => void;
 }
 
 export const RECOVERY_GRACE_MS = 2000;
@@ -150,7 +154,7 @@ export async function recoverFromFollowers(options: RecoveryOptions): Promise<Re
   if (!chosen) {
     return { store: own?.store ?? new VersionedStore(), lineage: null, epoch, highestSeenVersion, heard, unheard, base: 'none (a new cluster)', stragglers: [] };
   }
-  options.onProgress?.({ followers: options.followers.length, answered: positions.size, required: requiredAnswers(options.followers.length, options.writeQuorum), phase: 'transferring' });
+  options.onProgress?.({ followers: options.followers.length, answered: positions.size, required: requiredAnswers(options.followers.length, options.writeQuorum), phase: 'transferring', errors: {} });
   const { base, members } = chosen;
   const pageBytes = options.pageBytes ?? 4 * 1024 * 1024;
   const store = base.source === 'self' ? (own as OwnState).store : await pullState(options.transport, base, 0, pageBytes, new VersionedStore());
@@ -174,7 +178,8 @@ async function askPositions(options: RecoveryOptions): Promise<Map<string, Repli
   const graceMs = options.graceMs ?? RECOVERY_GRACE_MS;
   if (followers.length === 0) return answers;
   let enoughAt: number | null = null;
-  const report = () => options.onProgress?.({ followers: followers.length, answered: answers.size, required, phase: 'asking' });
+  const errors: Record<string, string> = {};
+  const report = () => options.onProgress?.({ followers: followers.length, answered: answers.size, required, phase: 'asking', errors: { ...errors } });
   report();
   for (;;) {
     await Promise.all(
@@ -184,8 +189,11 @@ async function askPositions(options: RecoveryOptions): Promise<Map<string, Repli
           try {
             const page = await options.transport.entries(url, MAX_SAFE_VERSION, 1);
             answers.set(url, page.position);
-          } catch {
-            // not reachable yet: asked again next round
+            delete errors[url];
+          } catch (error) {
+            // Not reachable yet (or refusing us): asked again next round.
+            errors[url] = error instanceof Error ? error.message : String(error);
+            options.onAskFailed?.(url, errors[url]);
           }
         }),
     );
