@@ -1,9 +1,10 @@
 /**
  * Validation against the Kubernetes API schemas, offline: kubernetes-models compiles the
  * OpenAPI schemas of Kubernetes 1.36 into validators. They check types, required fields and
- * enums, but not unknown fields (a typo'd optional field passes): `unknownFields` adds that
+ * enums, but not unknown fields (a typo'd optional field passes): FieldNames adds that
  * check for the kinds these manifests use.
  */
+import path from 'node:path';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -11,6 +12,16 @@ import type { IConfigMap, IService } from 'kubernetes-models/v1';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { JsonObject, Manifest } from './manifests';
+import { FieldNames } from './unknown-fields';
+import { repoRoot } from './workspace';
+
+let fieldNames: FieldNames | null = null;
+
+/** The declarations are read once per process (about a second). */
+function fields(): FieldNames {
+  fieldNames ??= new FieldNames(path.join(repoRoot, 'node_modules/kubernetes-models'));
+  return fieldNames;
+}
 
 /** The objects of the bundle, typed once the schema has accepted them. */
 export interface Objects {
@@ -63,6 +74,7 @@ export function validateObjects(manifests: readonly Manifest[]): { objects: Obje
       problem = `${type} is not a kind these checks know`;
     }
     if (problem !== null) problems.push(`${describe(m)}: ${problem}`);
+    for (const unknown of fields().unknownFields(o) ?? []) problems.push(`${describe(m)}: ${unknown}`);
   }
   return { objects, problems };
 }
