@@ -8,6 +8,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeProcess, freePort } from '@kv/local-cluster';
@@ -17,9 +18,12 @@ import { isObject, loadBundle, readFiles } from './manifests';
 import { appPort, environment, selects, values, type PodSpecView } from './pods';
 import { validateObjects, type Objects } from './schema';
 import { bundleDir, buildOutputs, filesIn, repoRoot } from './workspace';
+import { readFsProbe, writeFsProbe } from './write-probe';
 
 interface Pod {
   readonly name: string;
+  /** Where the write probe records writes outside DATA_DIR. */
+  readonly writes: string;
   readonly role: Role;
   readonly url: string;
   readonly process: NodeProcess;
@@ -81,6 +85,10 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: (
 }
 
 let dataRoot = '';
+
+function probeOptions(p: Pod): Record<string, string> {
+  return { NODE_OPTIONS: `--require ${path.join(dataRoot, `${p.name}.probe.cjs`)}` };
+}
 let pods: Pod[] = [];
 let leader: Pod;
 let followers: Pod[];
@@ -113,13 +121,16 @@ beforeAll(async () => {
       env['DATA_DIR'] = path.join(dataRoot, `data-${name}`);
       mkdirSync(env['DATA_DIR'], { recursive: true });
       const port = ports.get(name) ?? 0;
-      pods.push({ name, role, url: `http://127.0.0.1:${port}`, process: new NodeProcess({ name, role, script, host: '127.0.0.1', port, env }) });
+      const writes = path.join(dataRoot, `${name}.writes`);
+      writeFsProbe(path.join(dataRoot, `${name}.probe.cjs`), writes, env['DATA_DIR']);
+      pods.push({ name, writes, role, url: `http://127.0.0.1:${port}`, process: new NodeProcess({ name, role, script, host: '127.0.0.1', port, env }) });
     }
   }
   leader = pods.filter((p) => p.role === 'leader')[0];
   followers = pods.filter((p) => p.role === 'follower');
   // StatefulSets start independently: all pods at once (the followers are Parallel).
-  await Promise.all(pods.map((p) => p.process.start()));
+  // The write probe rides along in NODE_OPTIONS, the one variable the pods do not have.
+  await Promise.all(pods.map((p) => p.process.start(probeOptions(p))));
 });
 
 afterAll(async () => {
@@ -189,11 +200,32 @@ describe('the pods of docker/kubernetes as local processes', () => {
     const before = await call('PUT', `${leader.url}/kv/survivor?w=5`, { value: 'kept' });
     expect(before.status).toBe(200);
     await leader.process.kill();
-    await leader.process.start();
+    await leader.process.start(probeOptions(leader));
     expect(await call('GET', `${leader.url}/health`)).toEqual({ status: 200, body: { status: 'ok', role: 'leader' } });
     expect(await call('GET', `${leader.url}/kv/survivor`)).toEqual({ status: 200, body: { key: 'survivor', value: 'kept', version: before.body['version'] } });
     const after = await call('PUT', `${leader.url}/kv/after-restart`, { value: true });
     expect(after.status).toBe(200);
     expect(Number(after.body['version'])).toBeGreaterThan(Number(before.body['version']));
+  });
+
+  it('has a write probe that sees a write outside DATA_DIR, through fs and fs/promises', () => {
+    const dir = mkdtempSync(path.join(dataRoot, 'probe-check-'));
+    const script = path.join(dir, 'probe.cjs');
+    const out = path.join(dir, 'writes');
+    writeFsProbe(script, out, path.join(dir, 'data'));
+    const code = `require('node:fs').writeFileSync(${JSON.stringify(path.join(dir, 'stray'))}, 'x');
+require('node:fs/promises').open(${JSON.stringify(path.join(dir, 'data', 'ok'))}, 'w').catch(() => {});`;
+    const result = spawnSync(process.execPath, ['--require', script, '-e', code], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(readFsProbe(out)).toEqual({ outside: [`outside writeFileSync ${path.join(dir, 'stray')}`], inside: [`inside open ${path.join(dir, 'data', 'ok')}`] });
+  });
+
+  it('writes nothing outside DATA_DIR, so the read-only root filesystem holds (no npm, no temp files)', () => {
+    for (const p of pods) {
+      const seen = readFsProbe(p.writes);
+      expect({ pod: p.name, outside: seen.outside }).toEqual({ pod: p.name, outside: [] });
+      // The probe is live: it saw the node write its DATA_DIR.
+      expect(seen.inside.length).toBeGreaterThan(0);
+    }
   });
 });
