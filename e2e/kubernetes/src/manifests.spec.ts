@@ -8,7 +8,8 @@ import path from 'node:path';
 import { StatefulSet, type IStatefulSet } from 'kubernetes-models/apps/v1';
 import { checkBundle, type Facts } from './checks';
 import { PROBE_PATHS, readmeSecret, variablesRead } from './contract';
-import { loadBundle, readFiles, type Files } from './manifests';
+import { isObject, loadBundle, readFiles, type Files } from './manifests';
+import { configMapReferences, onPath, render, unrendered } from './kustomize';
 import { environment, values, view } from './pods';
 import { validateObjects } from './schema';
 import { bundleDir, buildOutputs, filesIn, repoRoot } from './workspace';
@@ -85,6 +86,30 @@ describe('docker/kubernetes', () => {
   it('commits no Secret: the token comes from the one users create', () => {
     expect(bundle.manifests.some((m) => m.object['kind'] === 'Secret')).toBe(false);
     expect(Object.values(files).join('\n')).not.toMatch(/secretGenerator/);
+  });
+});
+
+const kubectl = onPath('kubectl');
+if (!kubectl) console.warn('kubectl is not on PATH: the `kubectl kustomize` comparison is skipped');
+const withKubectl = kubectl ? it : it.skip;
+
+describe('docker/kubernetes as kubectl renders it', () => {
+  withKubectl(`renders to what these checks read, in namespace kv with the tagged image${kubectl ? '' : ' [SKIPPED: kubectl is not on PATH]'}`, () => {
+    const bundle = loadBundle(bundleDir, files);
+    const rendered = render(kubectl ?? 'kubectl', bundleDir);
+    for (const o of rendered) expect(isObject(o['metadata']) ? o['metadata']['namespace'] : undefined).toBe('kv');
+    const images = new Map(bundle.kustomization.images.map((i) => [`${i.newName ?? i.name}:${i.newTag}`, i.name]));
+    expect([...images.keys()]).toEqual(['kv-replicated:0.1.0']);
+    const byKindAndName = (a: { [key: string]: unknown }, b: { [key: string]: unknown }) => JSON.stringify([a['kind'], a['metadata']]).localeCompare(JSON.stringify([b['kind'], b['metadata']]));
+    const generated = bundle.kustomization.configMapGenerator.map((g) => g.name);
+    expect(unrendered(rendered, generated, images).sort(byKindAndName)).toEqual(bundle.manifests.map((m) => m.object).sort(byKindAndName));
+    // kustomize rewrote every reference to a generated ConfigMap to its hashed name.
+    const renderedConfigMaps = rendered.filter((o) => o['kind'] === 'ConfigMap').map((o) => (isObject(o['metadata']) ? o['metadata']['name'] : null));
+    const references = rendered.flatMap(configMapReferences);
+    expect(references.length).toBeGreaterThan(0);
+    for (const name of references) expect(renderedConfigMaps).toContain(name);
+    // And the rendered objects pass every check on their own.
+    expect(checkBundle({ ...bundle, manifests: unrendered(rendered, generated, images).map((object) => ({ file: 'kubectl kustomize', object })) }, facts)).toEqual([]);
   });
 });
 
