@@ -29,6 +29,8 @@ export default tseslint.config(
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum', 'type:platform', 'type:harness'] },
             { sourceTag: 'type:harness', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum', 'type:harness'] },
+            // Deployment manifests are checked against the apps' configuration parsers (node-kit).
+            { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:platform', 'type:harness'] },
           ],
         },
       ],
