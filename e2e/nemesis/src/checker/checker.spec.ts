@@ -149,3 +149,24 @@ describe('checkHistory', () => {
     expect(kinds(checkHistory(history(ops), final))).toEqual(['versions/duplicate-version', 'versions/version-went-back', 'versions/version-went-back']);
   });
 });
+
+describe('pruning maybe-applied writes', () => {
+  it('keeps a 503 put that explains why a second delete found the key present', () => {
+    const ops = [
+      op('delete', 'k', 0, 10, { version: 5 }),
+      op('put', 'k', 20, 25, { value: 'x', version: 6, status: 503, outcome: 'info' }),
+      op('delete', 'k', 30, 40, { version: 7 }),
+    ];
+    const result = checkHistory(history([op('put', 'k', -20, -10, { value: 'a', version: 4 }), ...ops]), converged([]));
+    expect(result.anomalies).toEqual([]);
+  });
+
+  it('orders writes by version: a read cannot see a lower-versioned write after a higher one took effect', () => {
+    const ops = [
+      op('put', 'k', 0, 100, { value: 'a', version: 1 }),
+      op('put', 'k', 0, 100, { value: 'b', version: 2 }),
+      op('read', 'k', 110, 120, { readValue: 'a', version: 1 }),
+    ];
+    expect(checkRegister(ops).linearizable).toBe(false);
+  });
+});

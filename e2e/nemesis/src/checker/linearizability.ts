@@ -94,8 +94,8 @@ export function checkRegister(ops: readonly Op[], options: SearchOptions = {}): 
 }
 
 /**
- * Drops `info` writes that cannot matter: a maybe-applied put whose value no read saw and
- * whose version no condition or 412 names. Leaving it out is always a valid choice then,
+ * Drops `info` writes that cannot matter: a maybe-applied put whose value no read saw,
+ * whose version no condition or 412 names, and that no later delete answered 200 can have deleted. Leaving it out is always a valid choice then,
  * and each one kept doubles the configurations to search.
  */
 export function pruneUnobservedInfo(ops: readonly Op[]): Op[] {
@@ -106,9 +106,12 @@ export function pruneUnobservedInfo(ops: readonly Op[]): Op[] {
     if (o.status === 412 && o.version !== undefined) namedVersions.add(o.version);
   }
   const conditional = ops.some((o) => o.ifVersion !== undefined);
+  // A delete answered 200 saw the key present: any put before its answer may be what it deleted.
+  const deletesSeenPresent = ops.filter((o) => o.kind === 'delete' && o.status === 200 && o.outcome === 'ok');
   return ops.filter((o) => {
     if (o.outcome !== 'info' || o.kind !== 'put') return true;
     if (readValues.has(JSON.stringify(o.value ?? null))) return true;
+    if (deletesSeenPresent.some((d) => (d.completeMs ?? Infinity) > o.invokeMs && (d.version === undefined || o.version === undefined || d.version > o.version))) return true;
     if (o.version !== undefined) return namedVersions.has(o.version);
     return conditional;
   });

@@ -5,16 +5,23 @@ import type { Op } from '../history';
  * window of history (anything goes, and the first op that reveals the state fixes it);
  * a value or version of `undefined` is not known yet (a write that timed out).
  */
-export type RegisterState =
+export type RegisterState = (
   | { readonly kind: 'unknown' }
   | { readonly kind: 'absent' }
-  | { readonly kind: 'present'; readonly value: string | undefined; readonly version: number | undefined };
+  | { readonly kind: 'present'; readonly value: string | undefined; readonly version: number | undefined }
+) & {
+  /**
+   * The highest version of a write applied so far: the leader gives versions in the order it
+   * applies writes, so a write can only take effect after every lower-versioned one.
+   */
+  readonly last?: number;
+};
 
 export const ABSENT: RegisterState = { kind: 'absent' };
 export const UNKNOWN: RegisterState = { kind: 'unknown' };
 
 export function stateKey(state: RegisterState): string {
-  return state.kind === 'present' ? `p:${state.version ?? '?'}:${state.value ?? '?'}` : state.kind;
+  return `${state.kind === 'present' ? `p:${state.version ?? '?'}:${state.value ?? '?'}` : state.kind}@${state.last ?? 0}`;
 }
 
 const encode = (value: unknown): string => JSON.stringify(value ?? null);
@@ -32,6 +39,17 @@ function conditionHolds(state: RegisterState, ifVersion: number): boolean {
  * search leaves them out when they did not.
  */
 export function step(state: RegisterState, op: Op): RegisterState | null {
+  const changes = op.kind !== 'read' && op.status !== 404 && op.status !== 412;
+  if (!changes) {
+    const after = stepRegister(state, op);
+    return after === null ? null : { ...after, last: state.last ?? 0 };
+  }
+  if (op.version !== undefined && op.version <= (state.last ?? 0)) return null;
+  const after = stepRegister(state, op);
+  return after === null ? null : { ...after, last: op.version ?? state.last ?? 0 };
+}
+
+function stepRegister(state: RegisterState, op: Op): RegisterState | null {
   const unknown = state.kind === 'unknown';
   if (op.kind === 'read') {
     if (op.status === 404) return unknown || state.kind === 'absent' ? ABSENT : null;
