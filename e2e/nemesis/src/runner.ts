@@ -181,8 +181,9 @@ let lastLeftovers: number[] = [];
 export const leftoverPidsOfLastRun = () => lastLeftovers;
 
 function strip(options: NemesisOptions): Omit<NemesisOptions, 'log'> {
-  const { log: _log, ...rest } = options;
-  return rest;
+  const rest: Partial<NemesisOptions> = { ...options };
+  delete rest.log;
+  return rest as Omit<NemesisOptions, 'log'>;
 }
 
 export async function writeRun(outDir: string, run: NemesisRun, report: string): Promise<string> {
