@@ -181,9 +181,7 @@ let lastLeftovers: number[] = [];
 export const leftoverPidsOfLastRun = () => lastLeftovers;
 
 function strip(options: NemesisOptions): Omit<NemesisOptions, 'log'> {
-  const rest: Partial<NemesisOptions> = { ...options };
-  delete rest.log;
-  return rest as Omit<NemesisOptions, 'log'>;
+  return Object.fromEntries(Object.entries(options).filter(([name]) => name !== 'log')) as Omit<NemesisOptions, 'log'>;
 }
 
 export async function writeRun(outDir: string, run: NemesisRun, report: string): Promise<string> {
