@@ -16,6 +16,18 @@ export interface ListPage {
   readonly next: string | null;
 }
 
+/** Reading a store: what a live VersionedStore and a frozen view of one both offer. */
+export interface StoreView {
+  get(key: string): LiveEntry | undefined;
+  head(key: string): Entry | undefined;
+  list(query: ListQuery): ListPage;
+  entriesAfter(after: number, through: number, limit: number): Entry[];
+  entriesByVersion(): IterableIterator<Entry>;
+  readonly keyCount: number;
+  readonly tombstoneCount: number;
+  readonly maxVersion: number;
+}
+
 /**
  * The versioned key-value state of one node.
  *
@@ -25,11 +37,29 @@ export interface ListPage {
  * (a catch-up reads the delta above a version without scanning every key) and
  * `tombstones` orders the tombstones by version (so compaction never scans live keys).
  */
-export class VersionedStore {
-  private readonly byKey = new BTree<string, Entry>(undefined, compareUtf8);
-  private readonly byVersion = new BTree<number, string>();
-  private readonly tombstones = new BTree<number, string>();
+export class VersionedStore implements StoreView {
+  // Not readonly: freeze() gives a new store clones of them.
+  private byKey = new BTree<string, Entry>(undefined, compareUtf8);
+  private byVersion = new BTree<number, string>();
+  private tombstones = new BTree<number, string>();
   private highestVersion = 0;
+
+  /**
+   * The store as it is now, unchanged by anything done to this store afterwards: what a
+   * pass that awaits between reads (writing a snapshot to disk) iterates instead of the
+   * live indexes, whose iterators skip entries when the write path changes them meanwhile.
+   * O(1): the B-trees are cloned copy-on-write, so each later write to this store copies
+   * only the nodes it touches. The view's indexes are frozen: nothing can change it.
+   */
+  freeze(): StoreView {
+    const view = new VersionedStore();
+    view.byKey = this.byKey.clone();
+    view.byVersion = this.byVersion.clone();
+    view.tombstones = this.tombstones.clone();
+    view.highestVersion = this.highestVersion;
+    for (const tree of [view.byKey, view.byVersion, view.tombstones]) tree.freeze();
+    return view;
+  }
 
   /** Applies `entry` if it is newer than what its key holds; returns whether it did. */
   apply(entry: Entry): boolean {
