@@ -46,6 +46,11 @@ export interface JournalOptions {
    * SNAPSHOT_CHUNK_BYTES. Tests make it small to interleave writes with a snapshot.
    */
   readonly snapshotChunkEntries?: number;
+  /**
+   * Awaited after each snapshot record is written: a seam for tests that make changes in
+   * the middle of a snapshot. Nodes leave it unset.
+   */
+  readonly onSnapshotRecord?: () => Promise<void> | void;
   /** Told about anything found and repaired at start (a torn tail), or a compaction that failed. */
   readonly warn?: (message: string) => void;
 }
@@ -253,6 +258,7 @@ export class FileJournal<M> {
         await handle.write(encodeJsonRecord(`{"entries":[${chunk.join(',')}]}`));
         chunk = [];
         chunkBytes = 0;
+        await this.options.onSnapshotRecord?.();
       };
       // `view` is frozen: the awaits below let writes change the store, never what this reads.
       for (const entry of view.entriesByVersion()) {
