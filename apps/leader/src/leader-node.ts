@@ -224,7 +224,7 @@ async function persistRecoveredState(journal: FileJournal<LeaderMeta>, store: Ve
   const recovering: LeaderMeta = { ...meta, recovering: true, droppedThrough: store.tombstoneHorizon };
   await journal.commit({ clear: true, meta: recovering });
   let chunk = [];
-  for (const entry of store.frozen().entriesByVersion()) {
+  for (const entry of store.freeze().entriesByVersion()) {
     chunk.push(entry);
     if (chunk.length === RECOVERY_JOURNAL_CHUNK) {
       await journal.commit({ apply: chunk, meta: recovering });

@@ -69,16 +69,26 @@ export class AppendLog {
     });
   }
 
-  /** Runs `work` with no write in progress; appends made meanwhile wait for it. */
-  runExclusive(work: () => Promise<void>): Promise<void> {
-    return this.fileLock.runExclusive(work);
-  }
-
-  /** Switches to another file (rotation); call inside runExclusive. */
-  async replaceFile(path: string): Promise<void> {
-    await this.handle.close();
-    this.handle = await open(path, 'a+');
-    this.bytes = (await this.handle.stat()).size;
+  /**
+   * Switches to the file at `path` (rotation) at a cut no append straddles: writes every
+   * record appended so far to the current file, then, with nothing left queued, calls
+   * `atCut` synchronously and returns what it returns. Every record appended before
+   * `atCut` ran is in the old file (or failed, its append rejected); every later one goes
+   * to the new file. Takes the file lock.
+   */
+  rotate<T>(path: string, atCut: () => T): Promise<T> {
+    return this.fileLock.runExclusive(async () => {
+      // Appends made while a group is being written join the queue; the cut waits for an
+      // empty queue seen with no await between the check and atCut.
+      do {
+        await this.flush();
+      } while (this.queue.length > 0);
+      const cut = atCut();
+      await this.handle.close();
+      this.handle = await open(path, 'a+');
+      this.bytes = (await this.handle.stat()).size;
+      return cut;
+    });
   }
 
   async close(): Promise<void> {

@@ -161,7 +161,7 @@ describe('FileJournal', () => {
     expect(refused).toBeInstanceOf(DataDirError);
     expect((refused as DataDirError).cause).toBeInstanceOf(JournalDamagedError);
     expect((refused as DataDirError).explainsItself).toBe(true);
-    expect((refused as Error).message).toMatch(new RegExp(`^DATA_DIR ${dir}: ${file} is damaged \\(incomplete record: \\d+ of \\d+ bytes\\); refusing to start without it$`));
+    expect((refused as Error).message).toMatch(new RegExp(`^DATA_DIR ${dir}: ${file} is damaged at byte \\d+ \\(incomplete record: \\d+ of \\d+ bytes\\); refusing to start without it$`));
   });
 
   it('creates missing parents of the directory', async () => {

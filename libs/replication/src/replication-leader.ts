@@ -108,7 +108,7 @@ export class ReplicationLeader {
     const lineage = options.lineage ?? null;
     this.replicator = new Replicator(
       { ...options.replication, followers: options.followers },
-      { version: () => this.replicatedVersion, frozen: () => this.store.frozen() },
+      { version: () => this.replicatedVersion, frozen: () => this.store.freeze() },
       {
         acked: (follower, versions) => versions.forEach((v) => this.pending.get(v)?.ack(follower)),
         ackedThrough: (follower, through) => this.forPendingThrough(through, (counter) => counter.ack(follower)),

@@ -1,4 +1,4 @@
-import type { Entry, VersionedStore } from '@kv/store';
+import type { Entry, StoreView } from '@kv/store';
 import type { FollowerState, FollowerStatus, ReplicateResponse } from '@kv/protocol';
 import { entryWireBytes } from '@kv/protocol';
 
@@ -7,7 +7,7 @@ export interface ReplicationSource {
   /** The highest version the follower may be sent: everything up to it is durable on the leader. */
   version(): number;
   /** A frozen copy of the leader's state now (O(1)); a catch-up streams from it. */
-  frozen(): VersionedStore;
+  frozen(): StoreView;
 }
 
 /**
@@ -100,7 +100,7 @@ interface QueuedEntry {
 
 interface CatchUp {
   /** The state streamed: frozen when the catch-up started, so later writes cannot move entries past the cursor. */
-  readonly snapshot: VersionedStore;
+  readonly snapshot: StoreView;
   /** The follower holds everything up to here already (0 for a full resync). */
   readonly from: number;
   /** Catch-up ends here; versions above it reach the follower live. */

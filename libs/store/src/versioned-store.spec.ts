@@ -121,3 +121,27 @@ describe('VersionedStore', () => {
     );
   });
 });
+
+describe('VersionedStore.freeze', () => {
+  it('keeps the state of the moment it was taken, whatever the store does afterwards', () => {
+    const store = new VersionedStore();
+    for (let v = 1; v <= 500; v++) store.apply({ key: `k${v}`, version: v, deleted: false, value: v });
+    store.apply({ key: 'gone', version: 501, deleted: true });
+    const view = store.freeze();
+    const before = [...view.entriesByVersion()];
+    for (let v = 1; v <= 500; v += 2) store.apply({ key: `k${v}`, version: 1000 + v, deleted: true });
+    store.dropTombstonesThrough(2000);
+    store.clear();
+    expect([...view.entriesByVersion()]).toEqual(before);
+    expect(view.keyCount).toBe(500);
+    expect(view.tombstoneCount).toBe(1);
+    expect(view.maxVersion).toBe(501);
+    expect(view.get('k1')).toEqual({ key: 'k1', version: 1, deleted: false, value: 1 });
+    expect(store.keyCount).toBe(0);
+  });
+
+  it('cannot be changed through its indexes', () => {
+    const view = new VersionedStore().freeze() as unknown as VersionedStore;
+    expect(() => view.apply({ key: 'a', version: 1, deleted: false, value: 1 })).toThrow(/frozen/);
+  });
+});

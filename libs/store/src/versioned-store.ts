@@ -16,6 +16,27 @@ export interface ListPage {
   readonly next: string | null;
 }
 
+/** Bounds of one page read by version: entries, bytes as `sizeOf` counts them, tombstones left out or not. */
+export interface PageBudget {
+  readonly maxEntries?: number;
+  readonly maxBytes?: number;
+  readonly sizeOf?: (entry: Entry) => number;
+  readonly liveOnly?: boolean;
+}
+
+/** Reading a store: what a live VersionedStore and a frozen view of one both offer. */
+export interface StoreView {
+  get(key: string): LiveEntry | undefined;
+  head(key: string): Entry | undefined;
+  list(query: ListQuery): ListPage;
+  entriesAfter(after: number, through: number, limit: number): Entry[];
+  page(after: number, through: number, budget: PageBudget): { entries: Entry[]; coveredThrough: number };
+  entriesByVersion(): IterableIterator<Entry>;
+  readonly keyCount: number;
+  readonly tombstoneCount: number;
+  readonly maxVersion: number;
+}
+
 /**
  * The versioned key-value state of one node.
  *
@@ -25,12 +46,31 @@ export interface ListPage {
  * (a catch-up reads the delta above a version without scanning every key) and
  * `tombstones` orders the tombstones by version (so compaction never scans live keys).
  */
-export class VersionedStore {
+export class VersionedStore implements StoreView {
+  // Not readonly: freeze() gives a new store clones of them.
   private byKey = new BTree<string, Entry>(undefined, compareUtf8);
   private byVersion = new BTree<number, string>();
   private tombstones = new BTree<number, string>();
   private highestVersion = 0;
   private droppedThrough = 0;
+
+  /**
+   * The store as it is now, unchanged by anything done to this store afterwards: what a
+   * pass that awaits between reads (writing a snapshot to disk) iterates instead of the
+   * live indexes, whose iterators skip entries when the write path changes them meanwhile.
+   * O(1): the B-trees are cloned copy-on-write, so each later write to this store copies
+   * only the nodes it touches. The view's indexes are frozen: nothing can change it.
+   */
+  freeze(): StoreView {
+    const view = new VersionedStore();
+    view.byKey = this.byKey.clone();
+    view.byVersion = this.byVersion.clone();
+    view.tombstones = this.tombstones.clone();
+    view.highestVersion = this.highestVersion;
+    view.droppedThrough = this.droppedThrough;
+    for (const tree of [view.byKey, view.byVersion, view.tombstones]) tree.freeze();
+    return view;
+  }
 
   /** Applies `entry` if it is newer than what its key holds; returns whether it did. */
   apply(entry: Entry): boolean {
@@ -93,7 +133,7 @@ export class VersionedStore {
   page(
     after: number,
     through: number,
-    budget: { maxEntries?: number; maxBytes?: number; sizeOf?: (entry: Entry) => number; liveOnly?: boolean },
+    budget: PageBudget,
   ): { entries: Entry[]; coveredThrough: number } {
     const maxEntries = budget.maxEntries ?? Infinity;
     const maxBytes = budget.maxBytes ?? Infinity;
@@ -114,20 +154,6 @@ export class VersionedStore {
     return { entries, coveredThrough: through };
   }
 
-  /**
-   * A frozen copy of the state now, in O(1): the trees are shared copy-on-write (sorted-btree's
-   * `clone`), so later changes to either store never show in the other. What a pass that
-   * spans `await`s or timers reads (a catch-up, a full resync, a snapshot to disk): it sees
-   * one consistent state however the write path changes this one meanwhile.
-   */
-  frozen(): VersionedStore {
-    const copy = new VersionedStore();
-    copy.byKey = this.byKey.clone();
-    copy.byVersion = this.byVersion.clone();
-    copy.tombstones = this.tombstones.clone();
-    copy.highestVersion = this.highestVersion;
-    return copy;
-  }
 
   /** Forgets tombstones with a version <= `version`; returns how many went. */
   dropTombstonesThrough(version: number): number {
