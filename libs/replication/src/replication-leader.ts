@@ -4,6 +4,8 @@ import { QuorumCounter, type QuorumResult } from '@kv/quorum';
 import { OutgoingMessage, Replicator, ReplicatorOptions } from './replicator';
 import { Clock } from './clock';
 import { ReplicationTransport } from './transport';
+import { InSyncTracker } from './in-sync';
+import { checkCondition, type WriteCondition } from './write-condition';
 
 export interface ReplicationObserver {
   answered?(message: OutgoingMessage, elapsedMs: number): void;
@@ -45,7 +47,12 @@ export interface ReplicationLeaderOptions {
   readonly reservedVersion?: number;
   /** A change could not be made durable: the leader's memory is now ahead of its disk. */
   readonly onJournalFailure?: (error: unknown) => void;
+  /** MIN_FOLLOWERS_MAX_LAG_MS: the window of `inSyncCount()` (default 10000). */
+  readonly inSyncMaxLagMs?: number;
 }
+
+/** MIN_FOLLOWERS_MAX_LAG_MS's default (API.md, Configuration). */
+export const DEFAULT_IN_SYNC_MAX_LAG_MS = 10_000;
 
 /** A write the leader has applied; `quorum` settles when enough followers acked it (or not). */
 export interface WriteTicket {
@@ -71,6 +78,7 @@ export class ReplicationLeader {
    * replicated, so no follower ever holds a version the leader could lose in a crash.
    */
   private replicatedVersion: number;
+  private readonly inSync: InSyncTracker;
 
   constructor(private readonly options: ReplicationLeaderOptions) {
     this.store = options.store;
@@ -78,6 +86,8 @@ export class ReplicationLeader {
     // Continue above every version a previous run may have assigned, durable or not.
     this.store.noteVersion(this.reservedVersion);
     this.replicatedVersion = this.store.maxVersion;
+    const maxLagMs = options.inSyncMaxLagMs ?? DEFAULT_IN_SYNC_MAX_LAG_MS;
+    this.inSync = new InSyncTracker({ maxLagMs, followers: options.followers }, options.clock.now(), this.store.maxVersion);
     const source = {
       version: () => this.replicatedVersion,
       entriesAfter: (after: number, through: number, limit: number) => options.store.entriesAfter(after, through, limit),
@@ -117,15 +127,29 @@ export class ReplicationLeader {
     return this.options.journal?.commit({ meta: this.meta }) ?? Promise.resolve();
   }
 
-  /** Applies a PUT and starts replicating it. `bytes` is the serialized size of the value. */
-  put(key: string, value: JsonValue, bytes: number, quorum: number): WriteTicket {
+  /**
+   * Applies a PUT and starts replicating it. `bytes` is the serialized size of the value.
+   * With a `condition`, throws VersionMismatchError (nothing applied, no version used) unless it holds.
+   */
+  put(key: string, value: JsonValue, bytes: number, quorum: number, condition?: WriteCondition): WriteTicket {
+    checkCondition(this.store, key, condition);
     return this.write({ key, version: this.store.maxVersion + 1, deleted: false, value }, bytes, quorum);
   }
 
-  /** Applies a DELETE, or returns null when the key is absent. */
-  remove(key: string, quorum: number): WriteTicket | null {
+  /**
+   * Applies a DELETE, or returns null when the key is absent. A `condition` is checked first
+   * (VersionMismatchError, version 0 for an absent key); `ifVersion: 0` on an absent key passes
+   * the check and still returns null (the HTTP route refuses it before).
+   */
+  remove(key: string, quorum: number, condition?: WriteCondition): WriteTicket | null {
+    checkCondition(this.store, key, condition);
     if (this.store.get(key) === undefined) return null;
     return this.write({ key, version: this.store.maxVersion + 1, deleted: true }, key.length, quorum);
+  }
+
+  /** Followers in sync now: answered within MIN_FOLLOWERS_MAX_LAG_MS and holding every older write (in-sync.ts). */
+  inSyncCount(): number {
+    return this.inSync.inSync(this.options.clock.now());
   }
 
   /** Per follower; `lag` counts from the leader's version (API.md), writes still being made durable included. */
@@ -142,6 +166,7 @@ export class ReplicationLeader {
 
   private write(entry: Entry, bytes: number, quorum: number): WriteTicket {
     this.store.apply(entry);
+    this.inSync.wrote(entry.version, this.options.clock.now());
     const counter = new QuorumCounter({
       needed: quorum,
       voters: this.options.followers.length,
@@ -198,6 +223,8 @@ export class ReplicationLeader {
         const now = this.options.clock.now();
         this.options.observer?.answered?.(message, now - sentAt);
         this.replicator.onResponse(message, response, now);
+        const acked = this.replicator.status(this.version).find((s) => s.url === message.follower)?.ackedVersion ?? 0;
+        this.inSync.answered(message.follower, acked, now);
         this.compactTombstones();
         this.pump();
       },
