@@ -22,6 +22,8 @@ import type { LeaderMetrics } from './leader-metrics';
 export interface LeaderAppDeps {
   readonly leader: ReplicationLeader;
   readonly writeQuorum: number;
+  /** MIN_FOLLOWERS_TO_WRITE (0 = off, the default). */
+  readonly minFollowersToWrite?: number;
   /** Replication traffic without it gets 401 here too, before being told this is the leader. */
   readonly clusterToken?: string | null;
   readonly logger: Logger;
@@ -30,7 +32,7 @@ export interface LeaderAppDeps {
 }
 
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
-export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
+export function createLeaderApp({ leader, writeQuorum, minFollowersToWrite = 0, clusterToken = null, logger, registry, metrics }: LeaderAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -48,6 +50,7 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
       version: leader.version,
       keys: leader.store.keyCount,
       writeQuorum,
+      inSync: leader.inSyncCount(),
       followers: leader.status(),
     };
     res.json(body);
@@ -55,7 +58,7 @@ export function createLeaderApp({ leader, writeQuorum, clusterToken = null, logg
   app.get('/metrics', metricsRoute(registry));
   app.use(emptyKeyWrites(() => new KvError('INVALID_KEY', keyProblem('') ?? 'key must not be empty')));
   app.use(readRoutes(leader.store));
-  app.use(writeRoutes(leader, writeQuorum, metrics));
+  app.use(writeRoutes(leader, { writeQuorum, minFollowersToWrite }, metrics));
   app.post(REPLICATION_PATH, requireClusterToken(clusterToken), (_req, _res, next) => next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication')));
   app.use(NODE_ROUTES.refuseOthers());
   app.use(routeNotFound);

@@ -4,6 +4,8 @@ import type { ReplicationLeader, ReplicationObserver } from '@kv/replication';
 export interface LeaderMetrics {
   readonly observer: ReplicationObserver;
   recordWrite(op: 'put' | 'delete', quorum: number, outcome: string, seconds: number): void;
+  /** A write refused before anything was applied: `reason` is its code (NOT_ENOUGH_FOLLOWERS, VERSION_MISMATCH). */
+  recordRefusal(reason: string): void;
 }
 
 /** Prometheus metrics of the write path and of every follower's replication. */
@@ -32,6 +34,20 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     help: 'Entries carried by answered replication requests, by follower',
     labelNames: ['follower'] as const,
     registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'kv_writes_refused_total',
+    help: 'Writes refused before anything was applied, by reason (NOT_ENOUGH_FOLLOWERS, VERSION_MISMATCH)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'kv_followers_in_sync',
+    help: 'Followers in sync (MIN_FOLLOWERS_TO_WRITE counts these): answered within MIN_FOLLOWERS_MAX_LAG_MS and holding every older write',
+    registers: [registry],
+    collect() {
+      this.set(leader().inSyncCount());
+    },
   });
   new Gauge({
     name: 'kv_follower_lag',
@@ -79,6 +95,9 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     },
     recordWrite(op, quorum, outcome, seconds) {
       writes.observe({ op, quorum: String(quorum), outcome }, seconds);
+    },
+    recordRefusal(reason) {
+      refusals.inc({ reason });
     },
   };
 }

@@ -57,6 +57,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
     followers: config.followers,
     replication: { minDelayMs: config.minDelayMs, maxDelayMs: config.maxDelayMs },
     replicationTimeoutMs: config.replicationTimeoutMs,
+    inSyncMaxLagMs: config.minFollowersMaxLagMs,
     transport,
     clock: options.clock ?? systemClock,
     observer: {
@@ -70,7 +71,15 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   });
   built.leader = leader;
   if (journal && !meta) await leader.persistMeta();
-  const app = createLeaderApp({ leader, writeQuorum: config.writeQuorum, clusterToken: config.clusterToken, logger, registry, metrics });
+  const app = createLeaderApp({
+    leader,
+    writeQuorum: config.writeQuorum,
+    minFollowersToWrite: config.minFollowersToWrite,
+    clusterToken: config.clusterToken,
+    logger,
+    registry,
+    metrics,
+  });
   return {
     app,
     leader,

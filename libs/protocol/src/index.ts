@@ -1,6 +1,6 @@
 export * from './limits';
 export { keyProblem } from './key';
-export { PutValueRequest, WriteQuery, ListRequestQuery } from './client-dtos';
+export { PutValueRequest, WriteQuery, ListRequestQuery, IF_VERSION_PROBLEM } from './client-dtos';
 export { ReplicatedEntry, CatchUpRange, ReplicateRequest, ReplicateResponse, toReplicatedEntry, toStoreEntry } from './replication-dtos';
 export { DtoValidationError, MAX_PROBLEMS_IN_MESSAGE, assertValid } from './validate';
 export type { DtoProblem } from './validate';

@@ -18,12 +18,13 @@ export class VersionMismatchError extends Error {
   readonly code = 'VERSION_MISMATCH';
   constructor(
     readonly key: string,
-    readonly expectedVersion: number,
+    /** The version the write required, or `exists` (any version). */
+    readonly expectedVersion: number | 'exists',
     readonly currentVersion: number,
   ) {
     super(
       currentVersion === 0
-        ? `key ${JSON.stringify(key)} is absent, not at version ${expectedVersion}`
+        ? `key ${JSON.stringify(key)} is absent${expectedVersion === 'exists' ? '; the write required it to exist' : `, not at version ${expectedVersion}`}`
         : expectedVersion === 0
           ? `key ${JSON.stringify(key)} exists (version ${currentVersion}); the write required it absent`
           : `key ${JSON.stringify(key)} is at version ${currentVersion}, not ${expectedVersion}`,

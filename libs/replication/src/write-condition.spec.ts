@@ -58,6 +58,16 @@ describe('conditional writes on the leader', () => {
     cluster.leader.stop();
   });
 
+  it('takes ifExists (If-Match: *) as any version of a live key', async () => {
+    const cluster = await settledCluster();
+    expect(mismatch(() => cluster.leader.put('k', 'a', 3, 0, { ifExists: true }))).toMatchObject({ expectedVersion: 'exists', currentVersion: 0 });
+    cluster.put('k', 'a');
+    expect(cluster.leader.put('k', 'b', 3, 0, { ifExists: true }).entry.version).toBe(2);
+    expect(cluster.leader.remove('k', 0, { ifExists: true })?.entry.version).toBe(3);
+    expect(mismatch(() => cluster.leader.remove('k', 0, { ifExists: true })).currentVersion).toBe(0);
+    cluster.leader.stop();
+  });
+
   it('lets exactly one of many writes with the same ifVersion pass', async () => {
     const cluster = await settledCluster();
     cluster.put('k', 0);

@@ -3,12 +3,12 @@ import { VersionMismatchError } from './errors';
 
 /**
  * A compare-and-set condition on a write (API.md, "Conditional writes"): the key's current
- * version must be exactly `ifVersion`; 0 means the key must be absent (a tombstone is absent).
+ * version must be exactly `ifVersion`, 0 meaning the key must be absent (a tombstone is
+ * absent); or, for HTTP's `If-Match: *`, the key must exist at any version.
  */
-export interface WriteCondition {
-  /** An integer from 0 to 2^53 - 1; callers validate it. */
-  readonly ifVersion: number;
-}
+export type WriteCondition =
+  /** `ifVersion`: an integer from 0 to 2^53 - 1; callers validate it. */
+  { readonly ifVersion: number } | { readonly ifExists: true };
 
 /**
  * Throws VersionMismatchError, naming the key's current version (0 when absent), unless
@@ -18,5 +18,7 @@ export interface WriteCondition {
 export function checkCondition(store: VersionedStore, key: string, condition: WriteCondition | undefined): void {
   if (condition === undefined) return;
   const current = store.get(key)?.version ?? 0;
-  if (current !== condition.ifVersion) throw new VersionMismatchError(key, condition.ifVersion, current);
+  const expected = 'ifVersion' in condition ? condition.ifVersion : 'exists';
+  const holds = expected === 'exists' ? current > 0 : current === expected;
+  if (!holds) throw new VersionMismatchError(key, expected, current);
 }
