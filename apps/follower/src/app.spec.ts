@@ -32,6 +32,23 @@ describe('follower', () => {
     }
   });
 
+  it('refuses conditional writes with 403 too, whatever their condition, and answers ETag "<version>" on GET', async () => {
+    const { app } = setup();
+    const writes = [
+      request(app).put('/kv/a?ifVersion=0').send({ value: 1 }),
+      request(app).put('/kv/a?ifVersion=x').send({ value: 1 }),
+      request(app).put('/kv/a').set('If-Match', '"3"').send({ value: 1 }),
+      request(app).delete('/kv/a?ifVersion=0'),
+      request(app).delete('/kv/a').set('If-None-Match', '*'),
+    ];
+    for (const res of await Promise.all(writes)) {
+      expect(res.status).toBe(403);
+      expect(res.body).toMatchObject({ code: 'NOT_LEADER', leader: 'http://leader:8000' });
+    }
+    await request(app).post('/replicate').send(batch([put('a', 4)]));
+    expect((await request(app).get('/kv/a')).headers['etag']).toBe('"4"');
+  });
+
   it('applies replicated entries, serves them, and reports its applied version', async () => {
     const { app } = setup();
     const res = await request(app).post('/replicate').send(batch([put('b', 2), put('a', 1), { key: 'c', version: 3, deleted: true }]));

@@ -25,6 +25,8 @@ export interface LeaderAppDeps {
   /** The store the leader serves (the same object before and after its recovery). */
   readonly store: VersionedStore;
   readonly writeQuorum: number;
+  /** MIN_FOLLOWERS_TO_WRITE (0 = off, the default). */
+  readonly minFollowersToWrite?: number;
   /** Replication traffic without it gets 401 here too, before being told this is the leader. */
   readonly clusterToken?: string | null;
   readonly logger: Logger;
@@ -35,7 +37,7 @@ export interface LeaderAppDeps {
 }
 
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
-export function createLeaderApp({ service, store, writeQuorum, clusterToken = null, logger, registry, metrics, followerUrls = [] }: LeaderAppDeps): Express {
+export function createLeaderApp({ service, store, writeQuorum, minFollowersToWrite = 0, clusterToken = null, logger, registry, metrics, followerUrls = [] }: LeaderAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -55,6 +57,7 @@ export function createLeaderApp({ service, store, writeQuorum, clusterToken = nu
       version: store.maxVersion,
       keys: store.keyCount,
       writeQuorum,
+      inSync: leader?.inSyncCount() ?? 0,
       followers: service.followerStatus(followerUrls),
       ...(leader ? { epoch: leader.epoch } : {}),
       ...(service.state === 'serving' ? {} : { reason: service.unavailableReason() }),
@@ -71,7 +74,7 @@ export function createLeaderApp({ service, store, writeQuorum, clusterToken = nu
   };
   app.get(['/kv', '/kv/:key'], untilServing);
   app.use(readRoutes(store));
-  app.use(writeRoutes(service, writeQuorum, metrics));
+  app.use(writeRoutes(service, { writeQuorum, minFollowersToWrite }, metrics));
   const notFollower = (_req: unknown, _res: unknown, next: (error: unknown) => void) =>
     next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication'));
   app.post(REPLICATION_PATH, requireClusterToken(clusterToken), notFollower);

@@ -123,7 +123,12 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
         response = await client.post(
           follower + ENTRIES_PATH,
           { afterVersion, maxBytes },
-          { headers: { [REQUEST_ID_HEADER]: `rec-${run}-${++sequence}` }, maxContentLength: REPLICATION_BODY_LIMIT_BYTES, timeout: options.requestTimeoutMs * 5 },
+          {
+            headers: { [REQUEST_ID_HEADER]: `rec-${run}-${++sequence}` },
+            maxContentLength: REPLICATION_BODY_LIMIT_BYTES,
+            // A page of several MB takes longer than an append; a position ask (1 byte) does not.
+            timeout: maxBytes > 1 ? options.requestTimeoutMs * 5 : options.requestTimeoutMs,
+          },
         );
       } catch (error) {
         throw new Error(describe(error));

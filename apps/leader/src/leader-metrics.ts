@@ -6,6 +6,8 @@ export interface LeaderMetrics {
   recordWrite(op: 'put' | 'delete', quorum: number, outcome: string, seconds: number): void;
   /** A follower did not answer a recovering leader's ask (counted as kind `recovery`). */
   recoveryAskFailed(follower: string): void;
+  /** A write refused before anything was applied: `reason` is its code (NOT_ENOUGH_FOLLOWERS, VERSION_MISMATCH). */
+  recordRefusal(reason: string): void;
 }
 
 /** Prometheus metrics of the write path and of every follower's replication. */
@@ -34,6 +36,20 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     help: 'Entries carried by answered replication requests, by follower',
     labelNames: ['follower'] as const,
     registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'kv_writes_refused_total',
+    help: 'Writes refused before anything was applied, by reason (NOT_ENOUGH_FOLLOWERS, VERSION_MISMATCH)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'kv_followers_in_sync',
+    help: 'Followers in sync (MIN_FOLLOWERS_TO_WRITE counts these): answered within MIN_FOLLOWERS_MAX_LAG_MS and holding every older write',
+    registers: [registry],
+    collect() {
+      this.set(leader()?.inSyncCount() ?? 0);
+    },
   });
   new Gauge({
     name: 'kv_follower_lag',
@@ -93,6 +109,9 @@ export function leaderMetrics(registry: Registry, leader: () => ReplicationLeade
     },
     recordWrite(op, quorum, outcome, seconds) {
       writes.observe({ op, quorum: String(quorum), outcome }, seconds);
+    },
+    recordRefusal(reason) {
+      refusals.inc({ reason });
     },
   };
 }

@@ -94,7 +94,17 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS, logger });
   const service = new LeaderService(config.followers.length, config.replicationTimeoutMs);
   const metrics = leaderMetrics(registry, () => service.leader);
-  const app = createLeaderApp({ service, store, writeQuorum: config.writeQuorum, clusterToken: config.clusterToken, logger, registry, metrics, followerUrls: config.followers });
+  const app = createLeaderApp({
+    service,
+    store,
+    writeQuorum: config.writeQuorum,
+    minFollowersToWrite: config.minFollowersToWrite,
+    clusterToken: config.clusterToken,
+    logger,
+    registry,
+    metrics,
+    followerUrls: config.followers,
+  });
   let closed = false;
 
   const recover = async (): Promise<ReplicationLeader> => {
@@ -131,6 +141,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
       followers: config.followers,
       replication: { minDelayMs: config.minDelayMs, maxDelayMs: config.maxDelayMs },
       replicationTimeoutMs: config.replicationTimeoutMs,
+      inSyncMaxLagMs: config.minFollowersMaxLagMs,
       transport,
       clock,
       observer: {

@@ -26,7 +26,8 @@ async function main(): Promise<void> {
     host: config.host,
     readyMessage: (url) =>
       `leader ready on ${url}: ${config.followers.length} followers, write quorum ${config.writeQuorum}, ` +
-      `delay ${config.minDelayMs}-${config.maxDelayMs} ms, replication timeout ${config.replicationTimeoutMs} ms`,
+      `delay ${config.minDelayMs}-${config.maxDelayMs} ms, replication timeout ${config.replicationTimeoutMs} ms` +
+      (config.minFollowersToWrite > 0 ? `, min followers to write ${config.minFollowersToWrite} (max lag ${config.minFollowersMaxLagMs} ms)` : ''),
     onListening: () => node.start(),
     onShutdown: () => node.close(),
   });

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import pino from 'pino';
 import { VersionedStore } from '@kv/store';
-import { ReplicationLeader, systemClock, type ReplicationTransport } from '@kv/replication';
+import { ReplicationLeader, systemClock, type Clock, type ReplicationTransport } from '@kv/replication';
 import { createRegistry, type Logger } from '@kv/node-kit';
 import type { Registry } from 'prom-client';
 import { createLeaderApp } from './app';
@@ -15,6 +15,10 @@ export interface TestLeaderOptions {
   readonly replicationTimeoutMs?: number;
   readonly logger?: Logger;
   readonly clusterToken?: string;
+  /** MIN_FOLLOWERS_TO_WRITE and MIN_FOLLOWERS_MAX_LAG_MS. */
+  readonly minFollowersToWrite?: number;
+  readonly inSyncMaxLagMs?: number;
+  readonly clock?: Clock;
 }
 
 /**
@@ -32,11 +36,21 @@ export function testLeader(options: TestLeaderOptions): { app: Express; leader: 
     replication: { minDelayMs: 0, maxDelayMs: 0 },
     replicationTimeoutMs: options.replicationTimeoutMs ?? 2000,
     transport: options.transport,
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
+    inSyncMaxLagMs: options.inSyncMaxLagMs,
     observer: metrics.observer,
   });
   built.leader = leader;
   const logger = options.logger ?? pino({ level: 'silent' });
-  const app = createLeaderApp({ service: LeaderService.serving(leader), store: leader.store, writeQuorum: options.writeQuorum, clusterToken: options.clusterToken ?? null, logger, registry, metrics });
+  const app = createLeaderApp({
+    service: LeaderService.serving(leader),
+    store: leader.store,
+    writeQuorum: options.writeQuorum,
+    minFollowersToWrite: options.minFollowersToWrite,
+    clusterToken: options.clusterToken ?? null,
+    logger,
+    registry,
+    metrics,
+  });
   return { app, leader, registry };
 }

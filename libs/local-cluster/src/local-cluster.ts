@@ -39,11 +39,30 @@ export class LocalCluster {
     try {
       await Promise.all(cluster.followers.map((f) => f.start()));
       await cluster.leader.start();
+      await cluster.leaderServing();
     } catch (error) {
       await cluster.stop();
       throw error;
     }
     return cluster;
+  }
+
+  /**
+   * Waits until the leader serves: after its start it first hears from its followers
+   * (API.md guarantee 7); `/health` answers before that.
+   */
+  async leaderServing(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const res = await fetch(`${this.leader.url}/status`, { signal: AbortSignal.timeout(1000) });
+        if (((await res.json()) as { state?: string }).state !== 'recovering') return;
+      } catch {
+        // not answering yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`the leader did not finish its recovery within ${timeoutMs} ms`);
   }
 
   /** Stops every node this cluster started; SIGKILL for any that does not exit in time. */

@@ -24,6 +24,8 @@ describe('parseLeaderConfig', () => {
       minDelayMs: 0,
       maxDelayMs: 0,
       replicationTimeoutMs: 5000,
+      minFollowersToWrite: 0,
+      minFollowersMaxLagMs: 10000,
       clusterToken: null,
       dataDir: null,
       fsync: 'always',
@@ -42,8 +44,9 @@ describe('parseLeaderConfig', () => {
     const config = parseLeaderConfig({
       PORT: '9000', HOST: '127.0.0.1', FOLLOWERS: followers, WRITE_QUORUM: '5', MIN_DELAY_MS: '50',
       MAX_DELAY_MS: '800', REPLICATION_TIMEOUT_MS: '100', CLUSTER_TOKEN: 's3cret', DATA_DIR: '/data', LOG_LEVEL: 'debug',
-      NODE_NAME: 'boss', FSYNC: 'batch',
+      NODE_NAME: 'boss', FSYNC: 'batch', MIN_FOLLOWERS_TO_WRITE: '5', MIN_FOLLOWERS_MAX_LAG_MS: '1500',
     });
+    expect(config).toMatchObject({ minFollowersToWrite: 5, minFollowersMaxLagMs: 1500 });
     expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', writeQuorum: 5, minDelayMs: 50, maxDelayMs: 800,
       replicationTimeoutMs: 100, clusterToken: 's3cret', dataDir: '/data', logLevel: 'debug', nodeName: 'boss', fsync: 'batch' });
     expect(Object.isFrozen(config)).toBe(true);
@@ -61,6 +64,13 @@ describe('parseLeaderConfig', () => {
     [{ MIN_DELAY_MS: '-1' }, /MIN_DELAY_MS must be/],
     [{ REPLICATION_TIMEOUT_MS: '0' }, /REPLICATION_TIMEOUT_MS must be/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ FOLLOWERS: followers, MIN_FOLLOWERS_TO_WRITE: '6' }, /MIN_FOLLOWERS_TO_WRITE must be an integer from 0 \(off\) to 5, the number of FOLLOWERS \(got "6"\)/],
+    [{ FOLLOWERS: followers, MIN_FOLLOWERS_TO_WRITE: '-1' }, /MIN_FOLLOWERS_TO_WRITE must be/],
+    [{ FOLLOWERS: followers, MIN_FOLLOWERS_TO_WRITE: '2.5' }, /MIN_FOLLOWERS_TO_WRITE must be/],
+    [{ MIN_FOLLOWERS_TO_WRITE: '1' }, /MIN_FOLLOWERS_TO_WRITE must be an integer from 0 \(off\) to 0/],
+    [{ MIN_FOLLOWERS_MAX_LAG_MS: '0' }, /MIN_FOLLOWERS_MAX_LAG_MS must be an integer from 1 to 3600000/],
+    [{ MIN_FOLLOWERS_MAX_LAG_MS: 'soon' }, /MIN_FOLLOWERS_MAX_LAG_MS must be/],
+    [{ MIN_FOLLOWERS_MAX_LAG_MS: '-5' }, /MIN_FOLLOWERS_MAX_LAG_MS must be/],
     [{ FSYNC: 'sometimes' }, /FSYNC must be one of always, batch, off/],
   ])('refuses %j naming the variable', (env, message) => {
     expect(problems(() => parseLeaderConfig(env))).toMatch(message);

@@ -21,6 +21,10 @@ export interface LeaderConfig extends NodeConfig {
   readonly minDelayMs: number;
   readonly maxDelayMs: number;
   readonly replicationTimeoutMs: number;
+  /** MIN_FOLLOWERS_TO_WRITE: writes are refused while fewer followers are in sync; 0 = off. */
+  readonly minFollowersToWrite: number;
+  /** MIN_FOLLOWERS_MAX_LAG_MS: the in-sync window (ms), see libs/replication in-sync.ts. */
+  readonly minFollowersMaxLagMs: number;
 }
 
 export interface FollowerConfig extends NodeConfig {
@@ -39,6 +43,8 @@ export class ConfigError extends Error {
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'off'];
 export const DEFAULT_WRITE_QUORUM = 3;
+/** API.md, Configuration: MIN_FOLLOWERS_MAX_LAG_MS's default (Redis' min-replicas-max-lag is 10 s). */
+export const DEFAULT_MIN_FOLLOWERS_MAX_LAG_MS = 10_000;
 
 class EnvReader {
   readonly problems: string[] = [];
@@ -121,7 +127,25 @@ export function parseLeaderConfig(env: Env): LeaderConfig {
   const maxDelayMs = read.integer('MAX_DELAY_MS', 0, 0, 600_000);
   if (minDelayMs > maxDelayMs) read.problems.push(`MIN_DELAY_MS (${minDelayMs}) must not exceed MAX_DELAY_MS (${maxDelayMs})`);
   const replicationTimeoutMs = read.integer('REPLICATION_TIMEOUT_MS', 5000, 1, 3_600_000);
-  return read.done({ ...base, role: 'leader' as const, followers, writeQuorum, minDelayMs, maxDelayMs, replicationTimeoutMs });
+  const minFollowersToWrite = read.integer(
+    'MIN_FOLLOWERS_TO_WRITE',
+    0,
+    0,
+    followers.length,
+    `an integer from 0 (off) to ${followers.length}, the number of FOLLOWERS`,
+  );
+  const minFollowersMaxLagMs = read.integer('MIN_FOLLOWERS_MAX_LAG_MS', DEFAULT_MIN_FOLLOWERS_MAX_LAG_MS, 1, 3_600_000);
+  return read.done({
+    ...base,
+    role: 'leader' as const,
+    followers,
+    writeQuorum,
+    minDelayMs,
+    maxDelayMs,
+    replicationTimeoutMs,
+    minFollowersToWrite,
+    minFollowersMaxLagMs,
+  });
 }
 
 export function parseFollowerConfig(env: Env): FollowerConfig {

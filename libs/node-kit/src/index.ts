@@ -1,7 +1,7 @@
 export { KvError, ERROR_STATUS } from './errors';
 export type { ErrorCode } from './errors';
 export { errorHandler, routeNotFound, methodNotAllowed } from './error-handler';
-export { parseLeaderConfig, parseFollowerConfig, ConfigError, DEFAULT_WRITE_QUORUM } from './config';
+export { parseLeaderConfig, parseFollowerConfig, ConfigError, DEFAULT_WRITE_QUORUM, DEFAULT_MIN_FOLLOWERS_MAX_LAG_MS } from './config';
 export type { Env, LeaderConfig, FollowerConfig, NodeConfig, LogLevel, FsyncPolicy } from './config';
 export { createLogger } from './logger';
 export type { Logger } from './logger';

@@ -31,7 +31,7 @@ export function emptyKeyWrites(refuse: () => KvError): RequestHandler {
   };
 }
 
-/** `GET /kv/:key` and `GET /kv`, the same on every node. Writes are mounted by each app; other methods answer through RouteMethods. */
+/** `GET /kv/:key` (with `ETag: "<version>"`) and `GET /kv`, the same on every node. Writes are mounted by each app; other methods answer through RouteMethods. */
 export function readRoutes(store: VersionedStore): Router {
   const router = Router();
   router.get('/kv', (req, res) => {
@@ -47,6 +47,9 @@ export function readRoutes(store: VersionedStore): Router {
     const entry = store.get(key);
     if (!entry) throw new KvError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found`, { key });
     const body: ReadResponse = { key, value: entry.value, version: entry.version };
+    // Set here, not by Express (its automatic ETag hashes the body and is off): the version
+    // is what `If-Match` on a conditional write compares with (API.md, "Conditional writes").
+    res.setHeader('ETag', `"${entry.version}"`);
     res.json(body);
   });
   return router;

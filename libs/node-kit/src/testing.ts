@@ -64,11 +64,14 @@ const pathArbitrary: fc.Arbitrary<string> = fc.oneof(
 
 const queryValue: fc.Arbitrary<string> = fc.oneof(
   fc.nat({ max: 12 }).map(String),
-  fc.constantFrom('', '-1', '1e3', '1.5', '0x10', ' 3', '3 ', '9'.repeat(30), 'NaN', 'Infinity', '%', '%ZZ', '%00', 'true', '[]', '{}'),
+  fc.constantFrom('', '-1', '1e3', '1.5', '0x10', ' 3', '3 ', '9'.repeat(30), 'NaN', 'Infinity', '%', '%ZZ', '%00', 'true', '[]', '{}', '01'),
+  fc.constantFrom(String(Number.MAX_SAFE_INTEGER), String(Number.MAX_SAFE_INTEGER + 1), '9'.repeat(16)),
   fc.string({ maxLength: 10 }).map(encodeURIComponent),
 );
 
-const queryName: fc.Arbitrary<string> = fc.constantFrom('w', 'limit', 'prefix', 'after', 'w[]', 'limit[]', 'w[a]', 'prefix[0]', 'after[x][y]', 'foo', '__proto__', 'constructor', '', '%');
+const queryName: fc.Arbitrary<string> = fc.constantFrom(
+  'w', 'limit', 'prefix', 'after', 'ifVersion', 'ifVersion', 'w[]', 'limit[]', 'w[a]', 'prefix[0]', 'after[x][y]', 'ifVersion[]', 'ifversion', 'foo', '__proto__', 'constructor', '', '%',
+);
 
 /** Query strings with repeated, bracketed, unknown and malformed parameters. */
 const queryArbitrary: fc.Arbitrary<string> = fc.oneof(
@@ -83,6 +86,14 @@ const queryArbitrary: fc.Arbitrary<string> = fc.oneof(
 );
 
 const headerText = fc.string({ maxLength: 30, unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
+
+/** Preconditions of a conditional write (API.md): an ETag, `*`, and near misses of both. */
+const ifMatchText: fc.Arbitrary<string> = fc.oneof(
+  fc.nat({ max: 12 }).map((n) => `"${n}"`),
+  fc.constantFrom('*', '', '1', 'W/"1"', '"1", "2"', '"-1"', '"01"', '"1.5"', `"${Number.MAX_SAFE_INTEGER + 1}"`, '"', '* ', '"1"*'),
+  headerText,
+);
+const ifNoneMatchText: fc.Arbitrary<string> = fc.oneof(fc.constantFrom('*', '*', '', '"1"', 'W/"1"', '**'), headerText);
 
 function headersArbitrary(clusterToken: string | null): fc.Arbitrary<Record<string, string>> {
   const tokens = clusterToken === null ? ['wrong', ''] : [clusterToken, clusterToken, `${clusterToken}x`, clusterToken.slice(1), 'wrong', ''];
@@ -109,6 +120,8 @@ function headersArbitrary(clusterToken: string | null): fc.Arbitrary<Record<stri
       [CLUSTER_TOKEN_HEADER]: fc.oneof(fc.constantFrom(...tokens), headerText),
       [REQUEST_ID_HEADER]: fc.oneof(fc.constantFrom('req-1', 'a b', 'x'.repeat(300), ''), headerText),
       accept: fc.constantFrom('text/html', 'application/json', '*/*', 'application/xml'),
+      'if-match': ifMatchText,
+      'if-none-match': ifNoneMatchText,
     },
     { requiredKeys: [] },
   );
@@ -247,9 +260,17 @@ export function hostileRequest(options: { clusterToken: string | null }): fc.Arb
       body: bodyArbitrary(),
     })
     .map(({ method, path, query, headers, body }) => ({ method, url: path + query, headers, body }));
+  const preconditions = fc.record({ 'if-match': ifMatchText, 'if-none-match': ifNoneMatchText }, { requiredKeys: [] });
   const write = fc
-    .record({ method: fc.constantFrom('PUT', 'PUT', 'DELETE'), key: keySegment, query: queryArbitrary, body: clientBodyText, encoding: contentEncoding })
-    .map(({ method, key, query, body, encoding }) => ({ method, url: `/kv/${key}${query}`, ...encoded(json, body, encoding) }));
+    .record({
+      method: fc.constantFrom('PUT', 'PUT', 'DELETE'),
+      key: keySegment,
+      query: fc.oneof(queryArbitrary, fc.nat({ max: 12 }).map((n) => `?ifVersion=${n}`)),
+      conditions: preconditions,
+      body: clientBodyText,
+      encoding: contentEncoding,
+    })
+    .map(({ method, key, query, conditions, body, encoding }) => ({ method, url: `/kv/${key}${query}`, ...encoded({ ...json, ...conditions }, body, encoding) }));
   const replicate = fc
     .record({
       body: replicationMessage,
@@ -302,7 +323,8 @@ function codeProblems(raw: RawRequest, status: number, code: unknown): string[] 
   if (typeof code !== 'string' || !Object.hasOwn(ERROR_STATUS, code)) return [`unknown error code ${JSON.stringify(code)}`];
   if (ERROR_STATUS[code as ErrorCode] !== status) return [`code ${code} answered with status ${status}`];
   const path = raw.url.split('?')[0].toLowerCase();
-  if ((code === 'INVALID_KEY' || code === 'KEY_NOT_FOUND') && !path.startsWith('/kv/')) return [`${code} for ${path}`];
+  if ((code === 'INVALID_KEY' || code === 'KEY_NOT_FOUND' || code === 'VERSION_MISMATCH') && !path.startsWith('/kv/')) return [`${code} for ${path}`];
+  if (code === 'VERSION_MISMATCH' && raw.method !== 'PUT' && raw.method !== 'DELETE') return [`${code} for ${raw.method}`];
   if (code === 'UNAUTHORIZED' && !path.startsWith('/replicate')) return [`${code} for ${path}`];
   return [];
 }
@@ -320,6 +342,14 @@ export function answerProblems(raw: RawRequest, answer: RawAnswer): string[] {
   if (/<html|<!doctype|<body|<pre>/i.test(answer.text)) problems.push('HTML in the answer');
   if (STACK_FRAME.test(answer.text)) problems.push('stack trace in the answer');
   if (answer.headers[REQUEST_ID_HEADER] === undefined) problems.push('no x-request-id in the answer');
+  if (answer.status === 304) {
+    // HTTP's conditional GET (Express' `req.fresh`): `If-None-Match` naming the ETag of
+    // `GET /kv/:key`, or `*`, answers 304 without a body. Nothing else may.
+    const conditionalGet = (raw.method === 'GET' || raw.method === 'HEAD') && Object.keys(raw.headers).some((h) => h.toLowerCase() === 'if-none-match');
+    if (!conditionalGet) problems.push(`304 for ${raw.method} without If-None-Match`);
+    if (answer.text !== '') problems.push('304 with a body');
+    return problems;
+  }
   const plainText = raw.method === 'OPTIONS' || (answer.status < 400 && /^\/metrics(\?|$)/i.test(raw.url));
   if (!plainText && answer.type !== 'application/json') problems.push(`content type ${JSON.stringify(answer.type)}`);
   if (answer.status >= 400 && raw.method !== 'HEAD') {

@@ -5,6 +5,10 @@ import { MAX_VALUE_DEPTH } from './limits';
 import { isPlainObject, parseFlat } from './validate';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9][0-9]{0,8})$/;
+/** Up to 16 digits: the range check against 2^53 - 1 is the caller's (it names the bound). */
+const VERSION_NUMBER = /^(0|[1-9][0-9]{0,15})$/;
+/** API.md, "Conditional writes": `ifVersion` is an integer from 0 to 2^53 - 1. */
+export const IF_VERSION_PROBLEM = `ifVersion must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}`;
 
 /**
  * An empty parameter (`?w=`, `?limit=`, `?prefix=`) counts as absent: the contract writes
@@ -32,6 +36,12 @@ export class WriteQuery {
   @IsString({ message: 'w must be given once' })
   @Matches(NON_NEGATIVE_INTEGER, { message: 'w must be a non-negative integer' })
   w?: string;
+
+  /** Compare-and-set: apply only if the key's version is exactly this; 0 = the key must be absent. */
+  @IsOptional()
+  @IsString({ message: 'ifVersion must be given once' })
+  @Matches(VERSION_NUMBER, { message: IF_VERSION_PROBLEM })
+  ifVersion?: string;
 
   static parse(query: unknown): WriteQuery {
     return parseFlat(WriteQuery, withoutEmptyParameters(query), 'query');

@@ -63,6 +63,17 @@ describe('query DTOs', () => {
     expect(problemsOf(() => ListRequestQuery.parse({ limit: 'ten' }))).toEqual(['limit: limit must be an integer from 1 to 10000']);
     expect(problemsOf(() => ListRequestQuery.parse({ limti: '1' }))).toEqual(['limti: property limti should not exist']);
   });
+
+  it('take ifVersion on a write: digits only, given once', () => {
+    expect(WriteQuery.parse({ ifVersion: '0' }).ifVersion).toBe('0');
+    expect(WriteQuery.parse({ ifVersion: '9007199254740991', w: '2' })).toMatchObject({ ifVersion: '9007199254740991', w: '2' });
+    expect(WriteQuery.parse({ ifVersion: '' }).ifVersion).toBeUndefined();
+    for (const bad of ['-1', '1.5', '1e3', '01', ' 3', '0x10', 'NaN', '99999999999999999']) {
+      expect(problemsOf(() => WriteQuery.parse({ ifVersion: bad }))).toEqual([`ifVersion: ifVersion must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}`]);
+    }
+    expect(problemsOf(() => WriteQuery.parse({ ifVersion: ['1', '2'] }))[0]).toMatch(/ifVersion must be given once/);
+    expect(problemsOf(() => WriteQuery.parse({ ifversion: '1' }))).toEqual(['ifversion: property ifversion should not exist']);
+  });
 });
 
 describe('ReplicateRequest', () => {

@@ -1,6 +1,6 @@
 export * from './limits';
 export { keyProblem } from './key';
-export { PutValueRequest, WriteQuery, ListRequestQuery } from './client-dtos';
+export { PutValueRequest, WriteQuery, ListRequestQuery, IF_VERSION_PROBLEM } from './client-dtos';
 export {
   ReplicatedEntry,
   CatchUpRange,

@@ -42,6 +42,8 @@ export interface LeaderStatus {
   version: number;
   keys: number;
   writeQuorum: number;
+  /** Followers in sync now (MIN_FOLLOWERS_TO_WRITE's count), shown also when that setting is off. */
+  inSync: number;
   followers: FollowerStatus[];
   /** This leader's epoch: a counter above every epoch its followers had (absent while it recovers). */
   epoch?: number;

@@ -7,12 +7,16 @@ export type {
   ReplicationSource,
   ReplicatorOptions,
 } from './replicator';
-export { ReplicationLeader, VERSION_RESERVATION_BLOCK } from './replication-leader';
+export { ReplicationLeader, VERSION_RESERVATION_BLOCK, DEFAULT_IN_SYNC_MAX_LAG_MS } from './replication-leader';
 export type { LeaderJournal, LeaderMeta, ReplicationLeaderOptions, ReplicationObserver, WriteTicket } from './replication-leader';
 export { FollowerReplica } from './follower-replica';
 export type { FollowerMeta, ReceiveResult } from './follower-replica';
 export { VersionCoverage } from './version-coverage';
-export { StaleLeaderError } from './errors';
+export { StaleLeaderError, VersionMismatchError } from './errors';
+export { InSyncTracker } from './in-sync';
+export type { InSyncOptions } from './in-sync';
+export { checkCondition } from './write-condition';
+export type { WriteCondition } from './write-condition';
 export { systemClock } from './clock';
 export type { Clock } from './clock';
 export type { ReplicationTransport } from './transport';

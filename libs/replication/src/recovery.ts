@@ -181,36 +181,43 @@ async function askPositions(options: RecoveryOptions): Promise<Map<string, Repli
   const errors: Record<string, string> = {};
   const report = () => options.onProgress?.({ followers: followers.length, answered: answers.size, required, phase: 'asking', errors: { ...errors } });
   report();
-  for (;;) {
-    await Promise.all(
-      followers
-        .filter((url) => !answers.has(url))
-        .map(async (url) => {
-          try {
-            const page = await options.transport.entries(url, MAX_SAFE_VERSION, 1);
-            answers.set(url, page.position);
-            delete errors[url];
-          } catch (error) {
-            // Not reachable yet (or refusing us): asked again next round.
-            errors[url] = error instanceof Error ? error.message : String(error);
-            options.onAskFailed?.(url, errors[url]);
-          }
-        }),
-    );
-    const byProcess = new Map<string, string>();
-    for (const [url, position] of answers) {
-      const other = byProcess.get(position.followerId);
-      if (other !== undefined) throw new DuplicateFollowerError(other, url);
-      byProcess.set(position.followerId, url);
+  const sleep = () => new Promise<void>((resolve) => clock.setTimer(resolve, retryMs));
+  let done = false;
+  // One loop per follower: a paused one that never answers holds up no other ask.
+  const askLoops = followers.map(async (url) => {
+    while (!done && !answers.has(url)) {
+      try {
+        const page = await options.transport.entries(url, MAX_SAFE_VERSION, 1);
+        answers.set(url, page.position);
+        delete errors[url];
+      } catch (error) {
+        // Not reachable yet (or refusing us): asked again after a pause.
+        errors[url] = error instanceof Error ? error.message : String(error);
+        options.onAskFailed?.(url, errors[url]);
+        await sleep();
+      }
     }
-    report();
-    const now = clock.now();
-    if (answers.size === followers.length) return answers;
-    if (answers.size >= required) {
-      enoughAt ??= now;
-      if (now - enoughAt >= graceMs) return answers;
+  });
+  try {
+    for (;;) {
+      const byProcess = new Map<string, string>();
+      for (const [url, position] of answers) {
+        const other = byProcess.get(position.followerId);
+        if (other !== undefined) throw new DuplicateFollowerError(other, url);
+        byProcess.set(position.followerId, url);
+      }
+      report();
+      const now = clock.now();
+      if (answers.size === followers.length) return new Map(answers);
+      if (answers.size >= required) {
+        enoughAt ??= now;
+        if (now - enoughAt >= graceMs) return new Map(answers);
+      }
+      await sleep();
     }
-    await new Promise<void>((resolve) => clock.setTimer(resolve, retryMs));
+  } finally {
+    done = true;
+    void Promise.all(askLoops);
   }
 }
 

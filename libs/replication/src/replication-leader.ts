@@ -6,6 +6,8 @@ import { OutgoingMessage, Replicator, ReplicatorOptions, type SyncPlan } from '.
 import { Clock } from './clock';
 import { ReplicationTransport } from './transport';
 import { planFollowerSync, type History, type Lineage } from './sync-plan';
+import { InSyncTracker } from './in-sync';
+import { checkCondition, type WriteCondition } from './write-condition';
 
 export interface ReplicationObserver {
   answered?(message: OutgoingMessage, elapsedMs: number): void;
@@ -65,7 +67,12 @@ export interface ReplicationLeaderOptions {
   readonly reservedVersion?: number;
   /** A change could not be made durable: the leader's memory is now ahead of its disk. */
   readonly onJournalFailure?: (error: unknown) => void;
+  /** MIN_FOLLOWERS_MAX_LAG_MS: the window of `inSyncCount()` (default 10000). */
+  readonly inSyncMaxLagMs?: number;
 }
+
+/** MIN_FOLLOWERS_MAX_LAG_MS's default (API.md, Configuration). */
+export const DEFAULT_IN_SYNC_MAX_LAG_MS = 10_000;
 
 /** A write the leader has applied; `quorum` settles when enough followers acked it (or not). */
 export interface WriteTicket {
@@ -97,6 +104,7 @@ export class ReplicationLeader {
    * replicated, so no follower ever holds a version the leader could lose in a crash.
    */
   private replicatedVersion: number;
+  private readonly inSync: InSyncTracker;
 
   constructor(private readonly options: ReplicationLeaderOptions) {
     this.store = options.store;
@@ -106,6 +114,8 @@ export class ReplicationLeader {
     this.store.noteVersion(this.reservedVersion);
     this.replicatedVersion = this.store.maxVersion;
     const lineage = options.lineage ?? null;
+    const maxLagMs = options.inSyncMaxLagMs ?? DEFAULT_IN_SYNC_MAX_LAG_MS;
+    this.inSync = new InSyncTracker({ maxLagMs, followers: options.followers }, options.clock.now(), this.store.maxVersion);
     this.replicator = new Replicator(
       { ...options.replication, followers: options.followers },
       { version: () => this.replicatedVersion, frozen: () => this.store.freeze() },
@@ -167,15 +177,30 @@ export class ReplicationLeader {
     return this.options.journal?.commit({ meta: this.meta }) ?? Promise.resolve();
   }
 
-  /** Applies a PUT and starts replicating it (the second argument, the value's serialized size, is measured again with the key). */
-  put(key: string, value: JsonValue, _bytes: number, quorum: number): WriteTicket {
+  /**
+   * Applies a PUT and starts replicating it (the second argument, the value's serialized size,
+   * is measured again with the key). With a `condition`, throws VersionMismatchError (nothing
+   * applied, no version used) unless it holds.
+   */
+  put(key: string, value: JsonValue, _bytes: number, quorum: number, condition?: WriteCondition): WriteTicket {
+    checkCondition(this.store, key, condition);
     return this.write({ key, version: this.store.maxVersion + 1, deleted: false, value }, quorum);
   }
 
-  /** Applies a DELETE, or returns null when the key is absent. */
-  remove(key: string, quorum: number): WriteTicket | null {
+  /**
+   * Applies a DELETE, or returns null when the key is absent. A `condition` is checked first
+   * (VersionMismatchError, version 0 for an absent key); `ifVersion: 0` on an absent key passes
+   * the check and still returns null (the HTTP route refuses it before).
+   */
+  remove(key: string, quorum: number, condition?: WriteCondition): WriteTicket | null {
+    checkCondition(this.store, key, condition);
     if (this.store.get(key) === undefined) return null;
     return this.write({ key, version: this.store.maxVersion + 1, deleted: true }, quorum);
+  }
+
+  /** Followers in sync now: answered within MIN_FOLLOWERS_MAX_LAG_MS and holding every older write (in-sync.ts). */
+  inSyncCount(): number {
+    return this.inSync.inSync(this.options.clock.now());
   }
 
   /** Per follower; `lag` counts from the leader's version (API.md), writes still being made durable included. */
@@ -192,6 +217,7 @@ export class ReplicationLeader {
 
   private write(entry: Entry, quorum: number): WriteTicket {
     this.store.apply(entry);
+    this.inSync.wrote(entry.version, this.options.clock.now());
     const counter = new QuorumCounter({
       needed: quorum,
       voters: this.options.followers.length,
@@ -269,6 +295,8 @@ export class ReplicationLeader {
         const now = this.options.clock.now();
         this.options.observer?.answered?.(message, now - sentAt);
         this.replicator.onResponse(message, response, now);
+        const acked = this.replicator.status(this.version).find((s) => s.url === message.follower)?.ackedVersion ?? 0;
+        this.inSync.answered(message.follower, acked, now);
         this.compactTombstones();
         this.pump();
       },

@@ -18,7 +18,17 @@ if (!Number.isInteger(followerCount) || followerCount < 0 || followerCount > 50)
   process.exit(1);
 }
 
-const passThrough = ['WRITE_QUORUM', 'MIN_DELAY_MS', 'MAX_DELAY_MS', 'REPLICATION_TIMEOUT_MS', 'CLUSTER_TOKEN', 'LOG_LEVEL', 'FSYNC'];
+const passThrough = [
+  'WRITE_QUORUM',
+  'MIN_DELAY_MS',
+  'MAX_DELAY_MS',
+  'REPLICATION_TIMEOUT_MS',
+  'MIN_FOLLOWERS_TO_WRITE',
+  'MIN_FOLLOWERS_MAX_LAG_MS',
+  'CLUSTER_TOKEN',
+  'LOG_LEVEL',
+  'FSYNC',
+];
 const shared: Record<string, string> = {};
 for (const name of passThrough) if (env[name] !== undefined) shared[name] = env[name] as string;
 const leaderEnv = {
