@@ -71,13 +71,13 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   const duplicate = await duplicateFollowers(config.followers);
   if (duplicate) throw new ConfigError([`FOLLOWERS names one follower twice: ${duplicate[0]} and ${duplicate[1]} reach the same address`]);
 
-  const store = new VersionedStore();
-  let journal: FileJournal<LeaderMeta> | undefined;
+  // With DATA_DIR the store is the journal's own: the journal snapshots the object it
+  // opened, so the leader must write to that very object (a copy would be snapshotted empty).
+  const opened = config.dataDir ? await FileJournal.open<LeaderMeta>(config.dataDir, { fsync: config.fsync, warn: (m) => logger.warn(m) }) : null;
+  const store = opened?.store ?? new VersionedStore();
+  const journal: FileJournal<LeaderMeta> | undefined = opened?.journal;
   let own: OwnState | null = null;
-  if (config.dataDir) {
-    const opened = await FileJournal.open<LeaderMeta>(config.dataDir, { fsync: config.fsync, warn: (m) => logger.warn(m) });
-    journal = opened.journal;
-    store.replaceWith(opened.store);
+  if (opened) {
     const meta = opened.meta;
     if (meta && !meta.recovering) {
       store.noteTombstoneHorizon(meta.droppedThrough ?? 0);
