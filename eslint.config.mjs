@@ -25,10 +25,12 @@ export default tseslint.config(
             { sourceTag: 'type:replication', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum'] },
             { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum'] },
             { sourceTag: 'type:persistence', onlyDependOnLibsWithTags: ['type:store'] },
+            // The typed client speaks the protocol's shapes over HTTP; only tools and tests use it.
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:store', 'type:protocol'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum', 'type:replication', 'type:platform', 'type:persistence'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum', 'type:platform', 'type:harness'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum', 'type:platform', 'type:harness', 'type:client'] },
             { sourceTag: 'type:harness', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum', 'type:harness'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:store', 'type:protocol', 'type:quorum', 'type:harness', 'type:client'] },
             // Deployment manifests are checked against the apps' configuration parsers (node-kit).
             { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:platform', 'type:harness'] },
           ],

@@ -7,7 +7,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { KvClient } from '@kv/client';
 import { LocalCluster } from '@kv/local-cluster';
+import type { LeaderStatus } from '@kv/protocol';
 import { LoadClient } from './load-client';
 import { describeMachine } from './machine';
 import { percentile } from './statistics';
@@ -16,26 +18,24 @@ import { percentile } from './statistics';
 const DIST_DIR = path.resolve(__dirname, '..', '..');
 const CATCH_UP_LIMIT_MS = 60_000;
 
-interface FollowerStatus {
-  lag: number;
-  state: string;
-}
-
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
   return n;
 }
 
-async function leaderStatus(leaderUrl: string): Promise<{ keys: number; followers: FollowerStatus[] }> {
-  const res = await fetch(`${leaderUrl}/status`, { signal: AbortSignal.timeout(5000) });
-  return (await res.json()) as { keys: number; followers: FollowerStatus[] };
+/** The leader's `/status`; throws when the node answering is not the leader. */
+async function leaderStatus(client: KvClient, leaderUrl: string): Promise<LeaderStatus> {
+  const status = await client.status({ endpoint: leaderUrl });
+  if (status.role !== 'leader') throw new Error(`${leaderUrl} is not the leader`);
+  return status;
 }
 
 /** One run: returns the ms from the follower being up to its lag reaching 0. */
 async function measureOnce(writes: number, run: number): Promise<{ catchUpMs: number; writeSeconds: number }> {
   const cluster = await LocalCluster.start({ distDir: DIST_DIR, env: { LOG_LEVEL: 'warn' }, leaderEnv: { WRITE_QUORUM: '2' } });
   const load = LoadClient.start();
+  const client = new KvClient({ endpoints: cluster.nodes.map((n) => n.url), timeoutMs: 5000 });
   try {
     const victim = cluster.followers[cluster.followers.length - 1];
     await victim.kill();
@@ -56,7 +56,7 @@ async function measureOnce(writes: number, run: number): Promise<{ catchUpMs: nu
     await victim.start();
     const up = performance.now();
     for (;;) {
-      const status = await leaderStatus(cluster.leader.url);
+      const status = await leaderStatus(client, cluster.leader.url);
       const follower = status.followers[status.followers.length - 1];
       if (follower.lag === 0 && follower.state === 'up') break;
       if (performance.now() - up > CATCH_UP_LIMIT_MS) throw new Error(`no catch-up within ${CATCH_UP_LIMIT_MS} ms: ${JSON.stringify(follower)}`);
@@ -64,12 +64,13 @@ async function measureOnce(writes: number, run: number): Promise<{ catchUpMs: nu
     }
     const catchUpMs = performance.now() - up;
     const [leaderKeys, victimKeys] = await Promise.all([
-      leaderStatus(cluster.leader.url).then((s) => s.keys),
-      fetch(`${victim.url}/status`).then(async (r) => ((await r.json()) as { keys: number }).keys),
+      leaderStatus(client, cluster.leader.url).then((s) => s.keys),
+      client.status({ endpoint: victim.url }).then((s) => s.keys),
     ]);
     if (victimKeys !== leaderKeys) throw new Error(`caught-up follower holds ${victimKeys} keys, the leader ${leaderKeys}`);
     return { catchUpMs, writeSeconds: sample.durationMs / 1000 };
   } finally {
+    client.close();
     await load.close();
     await cluster.stop();
   }

@@ -10,7 +10,12 @@ export function stormValue(label: string, seq: number, size: number): string {
   return tag.length >= size ? tag : tag + '.'.repeat(size - tag.length);
 }
 
-/** One PUT on a keep-alive connection; resolves once the whole answer is read, never rejects. */
+/**
+ * One PUT on a keep-alive connection; resolves once the whole answer is read, never rejects.
+ * Raw `http`, not @kv/client: measured 2026-11-30 against a local cluster at zero delay, the
+ * client's axios path sustained 10-30% fewer PUTs/s (710-879/s against 784-1238/s), CPU the
+ * generator would take from the nodes it measures.
+ */
 function put(agent: http.Agent, target: URL, path: string, body: string, timeoutMs: number): Promise<WriteOutcome> {
   return new Promise((resolve) => {
     const request = http.request(

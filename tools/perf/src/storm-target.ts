@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
+import { KvClient } from '@kv/client';
 import { LocalCluster, NodeProcess, freePort } from '@kv/local-cluster';
 import type { DelayModel } from './delay-model';
 import type { StormPlan } from './storm-plan';
@@ -64,38 +64,24 @@ export async function launchLocalCluster(
   };
 }
 
-function getJson(url: string, timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        if (response.statusCode !== 200) return reject(new Error(`${url}: HTTP ${response.statusCode}`));
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch {
-          reject(new Error(`${url}: answer is not JSON`));
-        }
-      });
-    });
-    request.setTimeout(timeoutMs, () => request.destroy(new Error(`${url}: no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
-}
-
 /**
  * A cluster someone else runs (a compose cluster, say): checks that the leader is a leader and
  * every follower a follower, and reads the leader's follower count for the theory. It is never
  * stopped by this run.
  */
 export async function connectExistingCluster(leaderUrl: string, followerUrls: readonly string[]): Promise<ClusterTarget> {
-  const status = (await getJson(new URL('/status', leaderUrl).href, 5000)) as { role?: unknown; followers?: unknown };
-  if (status.role !== 'leader' || !Array.isArray(status.followers)) throw new Error(`${leaderUrl} is not a leader: /status answered ${JSON.stringify(status)}`);
-  for (const url of followerUrls) {
-    const health = (await getJson(new URL('/health', url).href, 5000)) as { role?: unknown };
-    if (health.role !== 'follower') throw new Error(`${url} is not a follower: /health answered ${JSON.stringify(health)}`);
+  const client = new KvClient({ endpoints: [leaderUrl, ...followerUrls], timeoutMs: 5000, retries: 0 });
+  try {
+    const status = await client.status({ endpoint: leaderUrl });
+    if (status.role !== 'leader' || !Array.isArray(status.followers)) throw new Error(`${leaderUrl} is not a leader: /status answered ${JSON.stringify(status)}`);
+    for (const url of followerUrls) {
+      const health = await client.health({ endpoint: url });
+      if (health.role !== 'follower') throw new Error(`${url} is not a follower: /health answered ${JSON.stringify(health)}`);
+    }
+    return { leaderUrl, followerUrls, launched: false, leaderFollowers: status.followers.length, stop: async () => undefined };
+  } finally {
+    client.close();
   }
-  return { leaderUrl, followerUrls, launched: false, leaderFollowers: status.followers.length, stop: async () => undefined };
 }
 
 /** The reference server of `reference-server.js`, next to the running bundle, as its own process. */

@@ -1,0 +1,148 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+
+/** A node's answer, whatever its status. `body` is parsed JSON, or the raw text when it is not JSON. */
+export interface HttpAnswer {
+  readonly endpoint: string;
+  readonly status: number;
+  readonly body: unknown;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+/** A streamed answer (watch): the body is left unread unless the status is not 200. */
+export interface StreamAnswer extends Omit<HttpAnswer, 'body'> {
+  readonly stream: Readable;
+}
+
+/**
+ * Why no answer came:
+ * - `not-sent`: the connection was never made (refused, unknown host): safe to send elsewhere;
+ * - `timeout`: no answer within the timeout: the request may have been applied;
+ * - `lost`: the connection broke after the request left: it may have been applied.
+ */
+export type FailureKind = 'not-sent' | 'timeout' | 'lost';
+
+export class TransportFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    readonly endpoint: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TransportFailure';
+  }
+}
+
+export interface HttpRequest {
+  readonly endpoint: string;
+  readonly method: 'GET' | 'PUT' | 'DELETE';
+  /** Path from the endpoint's base, e.g. `/kv/a%2Fb`. */
+  readonly path: string;
+  /** Query parameters; undefined ones are left out. */
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ERR_INVALID_URL']);
+const TIMEOUT = new Set(['ETIMEDOUT', 'ECONNABORTED']);
+
+/** `endpoint` + `path` + the defined query parameters, percent-encoded. */
+export function requestUrl(endpoint: string, path: string, query: HttpRequest['query'] = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const search = params.toString();
+  return `${endpoint.replace(/\/+$/, '')}${path}${search ? `?${search}` : ''}`;
+}
+
+/** HTTP over axios with keep-alive agents; never throws for a status, only for a missing answer. */
+export class Transport {
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly axios: AxiosInstance;
+
+  constructor(keepAlive = true) {
+    this.httpAgent = new http.Agent({ keepAlive });
+    this.httpsAgent = new https.Agent({ keepAlive });
+    this.axios = axios.create({
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+      // A status is an answer to map, not an exception; redirects and proxies are not in the contract.
+      validateStatus: () => true,
+      maxRedirects: 0,
+      proxy: false,
+      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
+    });
+  }
+
+  /** Sends one request; rejects with a {@link TransportFailure} when no answer arrives. */
+  async request(request: HttpRequest): Promise<HttpAnswer> {
+    const response = await this.send(request, 'json');
+    return { endpoint: request.endpoint, status: response.status, body: response.data as unknown, headers: headersOf(response) };
+  }
+
+  /** Like {@link request} with the body as a stream; a non-200 body is read and parsed. */
+  async stream(request: HttpRequest): Promise<StreamAnswer & { body?: unknown }> {
+    const response = await this.send(request, 'stream');
+    const stream = response.data as Readable;
+    const answer = { endpoint: request.endpoint, status: response.status, headers: headersOf(response), stream };
+    if (response.status === 200) return answer;
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { ...answer, body };
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private async send(request: HttpRequest, responseType: 'json' | 'stream'): Promise<AxiosResponse> {
+    const url = requestUrl(request.endpoint, request.path, request.query);
+    try {
+      return await this.axios.request({
+        url,
+        method: request.method,
+        data: request.body === undefined ? undefined : JSON.stringify(request.body),
+        headers: { ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
+        timeout: request.timeoutMs,
+        signal: request.signal,
+        responseType,
+        // Streams stay open for as long as the caller reads: the timeout covers the headers only.
+        ...(responseType === 'stream' ? { timeout: 0 } : {}),
+      });
+    } catch (error) {
+      throw toFailure(error, request.endpoint, request.timeoutMs);
+    }
+  }
+}
+
+function headersOf(response: AxiosResponse): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(response.headers as Record<string, unknown>)) {
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value === undefined || value === null ? undefined : String(value);
+  }
+  return headers;
+}
+
+function toFailure(error: unknown, endpoint: string, timeoutMs: number): Error {
+  if (!(error instanceof AxiosError)) return error instanceof Error ? error : new Error(String(error));
+  if (error.code === 'ERR_CANCELED') return error;
+  const code = error.code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code ?? 'ERROR';
+  if (NOT_SENT.has(code)) return new TransportFailure('not-sent', endpoint, `${endpoint}: cannot connect (${code})`);
+  if (TIMEOUT.has(code)) return new TransportFailure('timeout', endpoint, `${endpoint}: no answer within ${timeoutMs} ms`);
+  return new TransportFailure('lost', endpoint, `${endpoint}: connection failed (${code}: ${error.message})`);
+}

@@ -1,0 +1,113 @@
+import { FakeNode } from './testing';
+import { KvClient } from './kv-client';
+import { HistoryCompactedError } from './errors';
+import { SseParser } from './sse';
+import { toEvent, type WatchEvent } from './watch';
+
+describe('SseParser', () => {
+  it('parses events cut anywhere, skipping comments, joining data lines', () => {
+    const text = ': keep-alive\r\n\r\nid: 3\r\nevent: put\r\ndata: {"a":\r\ndata: 1}\r\n\r\nid: 4\nevent: delete\ndata: {}\n\n';
+    const parser = new SseParser();
+    const messages = [...text].flatMap((char) => parser.feed(char));
+    expect(messages).toEqual([
+      { id: '3', event: 'put', data: '{"a":\n1}' },
+      { id: '4', event: 'delete', data: '{}' },
+    ]);
+  });
+
+  it('turns put and delete messages into events and skips others', () => {
+    expect(toEvent({ id: '2', event: 'put', data: '{"key":"k","value":null,"version":2}' })).toEqual({ type: 'put', key: 'k', value: null, version: 2 });
+    expect(toEvent({ id: '3', event: 'delete', data: '{"key":"k"}' })).toEqual({ type: 'delete', key: 'k', version: 3 });
+    expect(toEvent({ id: null, event: 'message', data: '{}' })).toBeNull();
+    expect(toEvent({ id: '1', event: 'put', data: 'not json' })).toBeNull();
+  });
+});
+
+describe('KvClient.watch', () => {
+  let node: FakeNode;
+  let client: KvClient;
+
+  beforeEach(async () => {
+    node = await FakeNode.start({ role: 'follower' });
+    client = new KvClient({ endpoints: [node.url] });
+  });
+
+  afterEach(async () => {
+    client.close();
+    await node.stop();
+  });
+
+  async function take(iterator: AsyncGenerator<WatchEvent>, count: number): Promise<WatchEvent[]> {
+    const events: WatchEvent[] = [];
+    for await (const event of iterator) {
+      events.push(event);
+      if (events.length === count) break;
+    }
+    return events;
+  }
+
+  it('replays from fromVersion, then streams live changes under the prefix', async () => {
+    node.apply('a1', 1);
+    node.apply('b1', 2);
+    const watch = client.watch({ prefix: 'a', fromVersion: 0 });
+    setTimeout(() => (node.apply('a2', 'x'), node.apply('b2', 'y'), node.apply('a1', undefined)), 50);
+    expect(await take(watch, 3)).toEqual([
+      { type: 'put', key: 'a1', value: 1, version: 1 },
+      { type: 'put', key: 'a2', value: 'x', version: 3 },
+      { type: 'delete', key: 'a1', version: 5 },
+    ]);
+    expect(node.requests[0].url).toBe('/watch?prefix=a&fromVersion=0');
+  });
+
+  it('resumes after a dropped stream with Last-Event-ID set to the last version seen', async () => {
+    const reconnects: Array<number | null> = [];
+    const watch = client.watch({ fromVersion: 0, reconnectDelayMs: 10, onReconnect: (_e, v) => reconnects.push(v) });
+    setTimeout(() => {
+      node.apply('k', 1);
+      setTimeout(() => {
+        node.dropWatchers();
+        // Written while no one watches: the resumed stream must replay it.
+        node.apply('k', 2);
+      }, 50);
+    }, 50);
+    expect(await take(watch, 2)).toEqual([
+      { type: 'put', key: 'k', value: 1, version: 1 },
+      { type: 'put', key: 'k', value: 2, version: 2 },
+    ]);
+    expect(reconnects).toEqual([1]);
+    expect(node.requests.map((r) => [r.url, r.lastEventId])).toEqual([
+      ['/watch?fromVersion=0', undefined],
+      ['/watch?fromVersion=1', '1'],
+    ]);
+  });
+
+  it('without fromVersion resumes from the X-Applied-Version the node answered', async () => {
+    node.apply('old', 1);
+    const watch = client.watch({ reconnectDelayMs: 10 });
+    setTimeout(() => {
+      node.dropWatchers();
+      node.apply('new', 2);
+    }, 50);
+    expect(await take(watch, 1)).toEqual([{ type: 'put', key: 'new', value: 2, version: 2 }]);
+    expect(node.requests[1]).toEqual({ method: 'GET', url: '/watch?fromVersion=1', lastEventId: '1' });
+  });
+
+  it('throws the node error answer (410 HISTORY_COMPACTED) and ends on abort', async () => {
+    node.oldestVersion = 5;
+    const compacted = (await take(client.watch({ fromVersion: 2 }), 1).catch((e: unknown) => e)) as HistoryCompactedError;
+    expect(compacted).toBeInstanceOf(HistoryCompactedError);
+    expect([compacted.status, compacted.oldestVersion]).toEqual([410, 5]);
+    node.oldestVersion = 0;
+    const gone = await FakeNode.start({ role: 'leader' });
+    const goneUrl = gone.url;
+    const watcher = new KvClient({ endpoints: [goneUrl] });
+    await gone.stop();
+    // A node that is gone: the watch gives up after maxReconnects attempts and names it.
+    await expect(take(watcher.watch({ maxReconnects: 1, reconnectDelayMs: 1 }), 1)).rejects.toMatchObject({ code: 'UNREACHABLE', message: expect.stringContaining(goneUrl) });
+    watcher.close();
+    const controller = new AbortController();
+    const watch = client.watch({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    expect(await take(watch, 1)).toEqual([]);
+  });
+});
