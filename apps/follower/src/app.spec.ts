@@ -22,6 +22,30 @@ function setup(clusterToken: string | null = null) {
 const batch = (entries: object[], extra: object = {}) => ({ leaderEpoch: 10, entries, ...extra });
 const put = (key: string, version: number, value: unknown = `v${version}`) => ({ key, version, deleted: false, value });
 
+describe('follower probes (API.md, Probes)', () => {
+  it('/livez is 200 at once; /readyz is 503 until it follows a leader and is caught up', async () => {
+    const { app } = setup();
+    expect((await request(app).get('/livez')).body).toEqual({ status: 'ok' });
+    const before = await request(app).get('/readyz');
+    expect(before.status).toBe(503);
+    expect(before.body).toMatchObject({ status: 'not-ready', reason: 'has not heard from a leader since it started' });
+    await request(app).post('/replicate').send(batch([put('a', 1)], { leaderVersion: 5 }));
+    expect((await request(app).get('/readyz')).body).toMatchObject({ status: 'not-ready', reason: 'catching up: 4 versions behind its leader' });
+    await request(app).post('/replicate').send(batch([put('b', 2), put('c', 3), put('d', 4), put('e', 5)], { leaderVersion: 5 }));
+    const ready = await request(app).get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ready', appliedVersion: 5, leaderEpoch: 10 });
+  });
+
+  it('/readyz is 503 during a full resync', async () => {
+    const { app } = setup();
+    await request(app).post('/replicate').send(batch([put('a', 1)], { leaderVersion: 1 }));
+    expect((await request(app).get('/readyz')).status).toBe(200);
+    await request(app).post('/replicate').send({ ...batch([put('b', 2)]), leaderEpoch: 11, leaderVersion: 9, catchUp: { from: 0, through: 9, resync: 1 } });
+    expect((await request(app).get('/readyz')).body).toMatchObject({ status: 'not-ready', reason: expect.stringMatching(/full resync/) });
+  });
+});
+
 describe('follower', () => {
   it('refuses writes with 403 and the leader hint, before looking at the body', async () => {
     const { app } = setup();

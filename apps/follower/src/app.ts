@@ -9,12 +9,13 @@ import {
   errorHandler,
   httpMetrics,
   metricsRoute,
+  probeRoutes,
   readRoutes,
   requestContext,
   routeNotFound,
   type Logger,
 } from '@kv/node-kit';
-import type { FollowerReplica } from '@kv/replication';
+import { FollowerReadiness, type FollowerReplica } from '@kv/replication';
 import { replicationRoute, type FollowerJournal } from './replication-route';
 
 export interface FollowerAppDeps {
@@ -26,6 +27,8 @@ export interface FollowerAppDeps {
   readonly registry: Registry;
   readonly journal?: FollowerJournal;
   readonly onJournalFailure?: (error: unknown) => void;
+  /** MIN_FOLLOWERS_MAX_LAG_MS: /readyz wants the leader heard from, and caught up with, within this (ms). */
+  readonly maxLagMs?: number;
 }
 
 /** The follower's HTTP API (API.md), without listening. */
@@ -56,7 +59,15 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
     res.json(body);
   });
   app.get('/metrics', metricsRoute(registry));
-  app.use(replicationRoute({ ...deps, store }));
+  const readiness = new FollowerReadiness(deps.maxLagMs ?? 10_000);
+  app.use(
+    probeRoutes(() => {
+      const verdict = readiness.check(performance.now(), replica.resyncing);
+      const details = { appliedVersion: replica.appliedVersion, leaderEpoch: replica.leaderEpoch };
+      return verdict.ready ? { ready: true, details } : { ready: false, reason: verdict.reason, details };
+    }),
+  );
+  app.use(replicationRoute({ ...deps, store, readiness }));
   const refuseWrite = () => new KvError('NOT_LEADER', 'Only leader accepts writes', { leader: leaderUrl });
   app.use(emptyKeyWrites(refuseWrite));
   app.use(readRoutes(store));

@@ -14,7 +14,7 @@ import {
   type ReplicatedEntry,
 } from '@kv/protocol';
 import { KvError, jsonBody, requireClusterToken, versionRanges, type Logger } from '@kv/node-kit';
-import { StaleLeaderError, type FollowerReplica, type ReceiveResult } from '@kv/replication';
+import { StaleLeaderError, type FollowerReadiness, type FollowerReplica, type ReceiveResult } from '@kv/replication';
 
 /** Makes a follower's changes durable (its DATA_DIR journal), in the order they were made. */
 export interface FollowerJournal {
@@ -30,13 +30,15 @@ export interface ReplicationRouteDeps {
   /** Without one, the follower keeps everything in memory only. */
   readonly journal?: FollowerJournal;
   readonly onJournalFailure?: (error: unknown) => void;
+  /** Told of every request applied (and durable): feeds `/readyz`. */
+  readonly readiness?: FollowerReadiness;
 }
 
 /**
  * `POST /replicate`: token first (401 before the body is read), then parse and validate,
  * then apply, then make it durable, then ack. A refused request changes nothing.
  */
-export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure }: ReplicationRouteDeps): Router {
+export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure, readiness }: ReplicationRouteDeps): Router {
   const requests = new Counter({
     name: 'kv_replication_requests_received_total',
     help: 'Replication requests received, by outcome',
@@ -92,6 +94,8 @@ export function replicationRoute({ replica, store, clusterToken, registry, logge
       }
     }
     applied.inc(result.change.apply.length);
+    // Only a request from the leader it follows says it is following one.
+    if (result.response.leaderEpoch === request.leaderEpoch) readiness?.heard(performance.now(), result.response.appliedVersion, request.leaderVersion);
     requests.inc({ outcome: 'ok' });
     logReplicated(logger, res.locals.requestId, request, result);
     res.json(result.response);

@@ -10,6 +10,7 @@ import {
   errorHandler,
   httpMetrics,
   metricsRoute,
+  probeRoutes,
   readRoutes,
   requestContext,
   requireClusterToken,
@@ -66,6 +67,7 @@ export function createLeaderApp({ service, store, writeQuorum, minFollowersToWri
     res.json(body);
   });
   app.get('/metrics', metricsRoute(registry));
+  app.use(probeRoutes(() => service.readiness(writeQuorum)));
   app.use(emptyKeyWrites(() => new KvError('INVALID_KEY', keyProblem('') ?? 'key must not be empty')));
   // Reads wait for a recovery like writes do: nothing is served from a half-recovered state.
   const untilServing: RequestHandler = (_req, _res, next) => {

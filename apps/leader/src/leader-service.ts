@@ -1,4 +1,4 @@
-import { KvError } from '@kv/node-kit';
+import { KvError, type ReadyVerdict } from '@kv/node-kit';
 import type { FollowerStatus } from '@kv/protocol';
 import type { RecoveryProgress, ReplicationLeader } from '@kv/replication';
 
@@ -65,6 +65,19 @@ export class LeaderService {
     this.current = leader;
     for (const wake of this.waiters) wake();
     this.waiters.clear();
+  }
+
+  /**
+   * `/readyz` (API.md, Probes): ready when it can serve writes with its configured quorum —
+   * recovered, not stood down, and at least `writeQuorum` followers up.
+   */
+  readiness(writeQuorum: number): ReadyVerdict {
+    const leader = this.current;
+    if (leader === null || leader.fenced !== null) return { ready: false, reason: this.unavailableReason() };
+    const { up } = leader.followerCounts;
+    const details = { followersUp: up, writeQuorum };
+    if (up < writeQuorum) return { ready: false, reason: `${up} followers up, fewer than the write quorum ${writeQuorum}`, details };
+    return { ready: true, details };
   }
 
   /** Why this leader cannot serve now, in words for a 503 and /readyz. */

@@ -2,14 +2,17 @@
  * What the manifests must agree with outside docker/kubernetes: the node contract and the
  * apps' configuration parsers.
  */
-import { parseFollowerConfig, parseLeaderConfig, type Env } from '@kv/node-kit';
+import { NODE_ROUTES, parseFollowerConfig, parseLeaderConfig, type Env } from '@kv/node-kit';
 
 /**
  * The probe paths the node contract lists: /work/shared/API.md, "Client API" table and
- * "Probes" (`/livez`: the process serves; `/readyz`: ready for its role). To be wired to
- * the apps' route table (NODE_ROUTES) once both routes exist there.
+ * "Probes" (`/livez`: the process serves; `/readyz`: ready for its role). Both apps route
+ * them (NODE_ROUTES); manifests.spec.ts checks that they still do.
  */
 export const PROBE_PATHS = ['/livez', '/readyz'] as const;
+
+/** Whether the apps' route table serves `GET path` on every node. */
+export const appServesProbe = (path: string): boolean => NODE_ROUTES.takes(path, 'GET');
 export type ProbePath = (typeof PROBE_PATHS)[number];
 /** Which probe uses which path. */
 export const PROBE_PATH_OF = { livenessProbe: '/livez', startupProbe: '/livez', readinessProbe: '/readyz' } as const;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { StatefulSet, type IStatefulSet } from 'kubernetes-models/apps/v1';
 import { checkBundle, type Facts } from './checks';
-import { PROBE_PATHS, readmeSecret, variablesRead } from './contract';
+import { PROBE_PATHS, appServesProbe, readmeSecret, variablesRead } from './contract';
 import { isObject, loadBundle, readFiles, type Files } from './manifests';
 import { configMapReferences, onPath, render, unrendered } from './kustomize';
 import { environment, values, view } from './pods';
@@ -50,6 +50,7 @@ describe('the contract the checks rely on', () => {
 
   it('lists the probe paths of API.md', () => {
     expect([...PROBE_PATHS]).toEqual(['/livez', '/readyz']);
+    for (const path of PROBE_PATHS) expect(appServesProbe(path)).toBe(true);
   });
 
   it('finds the Secret the README tells users to create', () => {

@@ -85,7 +85,7 @@ describe('kvctl against a local cluster', () => {
   it('shows status and health in text, json and table', async () => {
     const status = await kvctl(['--endpoints', leader, 'status']);
     const lines = status.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^leader version=\d+ keys=\d+ writeQuorum=3$/);
+    expect(lines[0]).toMatch(/^leader state=serving version=\d+ keys=\d+ writeQuorum=3 inSync=\d+$/);
     expect(lines.slice(1)).toHaveLength(5);
     for (const line of lines.slice(1)) expect(line).toMatch(/^follower http:\/\/127\.0\.0\.1:\d+ state=\S+ ackedVersion=\d+ lag=\d+/);
     expect(JSON.parse((await kvctl(['--endpoints', leader, '-o', 'json', 'status'])).stdout)).toMatchObject({ role: 'leader', writeQuorum: 3 });

@@ -30,6 +30,8 @@ export interface LeaderConfig extends NodeConfig {
 export interface FollowerConfig extends NodeConfig {
   readonly role: 'follower';
   readonly leaderUrl: string | null;
+  /** MIN_FOLLOWERS_MAX_LAG_MS: /readyz wants the leader heard from, and caught up with, within this (ms). */
+  readonly minFollowersMaxLagMs: number;
 }
 
 /** Every problem found, in one line, each naming its variable. */
@@ -153,5 +155,6 @@ export function parseFollowerConfig(env: Env): FollowerConfig {
   const base = common(read, 'follower');
   const leaderRaw = read.raw('LEADER_URL');
   const leaderUrl = leaderRaw === undefined ? null : read.url('LEADER_URL', leaderRaw, 'one http(s) URL');
-  return read.done({ ...base, role: 'follower' as const, leaderUrl });
+  const minFollowersMaxLagMs = read.integer('MIN_FOLLOWERS_MAX_LAG_MS', DEFAULT_MIN_FOLLOWERS_MAX_LAG_MS, 1, 3_600_000);
+  return read.done({ ...base, role: 'follower' as const, leaderUrl, minFollowersMaxLagMs });
 }

@@ -14,3 +14,5 @@ export { answerClientErrorsWithJson } from './client-errors';
 export type { ServeOptions } from './serve';
 export { createRegistry, httpMetrics, metricsRoute } from './metrics';
 export { versionRanges } from './version-ranges';
+export { probeRoutes } from './probe-routes';
+export type { ReadyVerdict } from './probe-routes';

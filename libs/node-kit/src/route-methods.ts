@@ -11,6 +11,11 @@ export type MethodTable = ReadonlyArray<readonly [path: string, methods: readonl
 export class RouteMethods {
   constructor(private readonly table: MethodTable) {}
 
+  /** Whether `path` (as declared, e.g. `/kv/:key`) takes `method`. */
+  takes(path: string, method: string): boolean {
+    return this.table.some(([p, methods]) => p === path && methods.includes(method));
+  }
+
   /**
    * Mount before the routes: otherwise Express answers OPTIONS itself, in plain text and
    * from the first router that knows the path, so `Allow` would list only that router's methods.
@@ -45,6 +50,8 @@ export const NODE_ROUTES = new RouteMethods([
   [REPLICATION_PATH, ['POST']],
   [ENTRIES_PATH, ['POST']],
   ['/health', ['GET']],
+  ['/livez', ['GET']],
+  ['/readyz', ['GET']],
   ['/status', ['GET']],
   ['/metrics', ['GET']],
 ]);

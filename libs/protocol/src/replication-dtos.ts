@@ -78,6 +78,13 @@ export class ReplicateRequest {
   @Matches(LEADER_ID, { message: 'leaderId must be 1 to 64 characters from [A-Za-z0-9_-]' })
   leaderId?: string;
 
+  /** The leader's version when it sent this: a follower at or above it was caught up (its /readyz). */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SAFE_VERSION)
+  leaderVersion?: number;
+
   /** The leader's tombstone horizon: every follower holds everything up to it, so tombstones up to it may go. */
   @IsOptional()
   @IsInt()

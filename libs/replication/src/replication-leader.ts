@@ -285,6 +285,7 @@ export class ReplicationLeader {
     const request = Object.assign(new ReplicateRequest(), {
       leaderEpoch: this.options.epoch,
       ...(this.history.leaderId ? { leaderId: this.history.leaderId } : {}),
+      leaderVersion: this.replicatedVersion,
       droppedThrough: this.store.tombstoneHorizon,
       entries: message.entries as ReplicatedEntry[],
       ...(message.catchUp ? { catchUp: message.catchUp } : {}),

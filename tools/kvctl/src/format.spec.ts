@@ -30,6 +30,8 @@ describe('output formats', () => {
   it('status: the leader then one line per follower; a follower in one line', () => {
     const leader = {
       role: 'leader' as const,
+      state: 'serving' as const,
+      inSync: 2,
       version: 9,
       keys: 4,
       writeQuorum: 3,
@@ -39,9 +41,9 @@ describe('output formats', () => {
       ],
     };
     expect(formatStatus(leader, 'text')).toBe(
-      'leader version=9 keys=4 writeQuorum=3\nfollower http://f1 state=up ackedVersion=9 lag=0\nfollower http://f2 state=down ackedVersion=7 lag=2 lastError="ECONNREFUSED"\n',
+      'leader state=serving version=9 keys=4 writeQuorum=3 inSync=2\nfollower http://f1 state=up ackedVersion=9 lag=0\nfollower http://f2 state=down ackedVersion=7 lag=2 lastError="ECONNREFUSED"\n',
     );
-    expect(formatStatus(leader, 'table')).toMatch(/│ http:\/\/f2\s+│ follower │ 7\s+│ 2\s+│ down\s+│ ECONNREFUSED │/);
+    expect(formatStatus(leader, 'table')).toMatch(/│ http:\/\/f2\s+│ follower │ 7\s+│ 2\s+│ down\s+│ ECONNREFUSED\s+│/);
     expect(formatStatus({ role: 'follower', appliedVersion: 9, keys: 4 }, 'text')).toBe('follower appliedVersion=9 keys=4\n');
     expect(formatStatus(leader, 'json')).toBe(`${JSON.stringify(leader)}\n`);
   });

@@ -53,15 +53,15 @@ export function formatStatus(status: NodeStatus, output: OutputFormat): string {
   }
   if (output === 'table') {
     return table(
-      ['node', 'role', 'version', 'lag', 'state', 'lastError'],
+      ['node', 'role', 'version', 'lag', 'state', 'lastError / details'],
       [
-        ['(this node)', 'leader', status.version, '', `keys=${status.keys} writeQuorum=${status.writeQuorum}`, ''],
+        ['(this node)', 'leader', status.version, '', status.state, `keys=${status.keys} writeQuorum=${status.writeQuorum} inSync=${status.inSync}${status.reason ? ` ${status.reason}` : ''}`],
         ...status.followers.map((f) => [f.url, 'follower', f.ackedVersion, f.lag, f.state, f.lastError ?? '']),
       ],
     );
   }
   return [
-    `leader version=${status.version} keys=${status.keys} writeQuorum=${status.writeQuorum}\n`,
+    `leader state=${status.state} version=${status.version} keys=${status.keys} writeQuorum=${status.writeQuorum} inSync=${status.inSync}${status.reason ? ` reason=${JSON.stringify(status.reason)}` : ''}\n`,
     ...status.followers.map((f) => `follower ${f.url} state=${f.state} ackedVersion=${f.ackedVersion} lag=${f.lag}${f.lastError ? ` lastError=${JSON.stringify(f.lastError)}` : ''}\n`),
   ].join('');
 }
