@@ -1,24 +1,7 @@
 /** Facts about the workspace the container files must agree with. */
-import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { isRecord } from './compose-file';
+import { readFileSync, writeFileSync } from 'node:fs';
 
-/** Repository-relative path of each file an app's `build` target writes -> the app's project name. */
-export function buildOutputs(repoRoot: string): Map<string, string> {
-  const outputs = new Map<string, string>();
-  for (const dir of readdirSync(path.join(repoRoot, 'apps'))) {
-    const file = path.join(repoRoot, 'apps', dir, 'project.json');
-    if (!existsSync(file)) continue;
-    const project: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (!isRecord(project) || typeof project['name'] !== 'string' || !isRecord(project['targets'])) continue;
-    const build = project['targets']['build'];
-    const options = isRecord(build) ? build['options'] : undefined;
-    if (!isRecord(options) || typeof options['outputPath'] !== 'string') continue;
-    const fileName = typeof options['outputFileName'] === 'string' ? options['outputFileName'] : 'main.js';
-    outputs.set(path.posix.join(options['outputPath'], fileName), project['name']);
-  }
-  return outputs;
-}
+export { buildOutputs } from '@kv/local-cluster';
 
 /**
  * A preload (`NODE_OPTIONS=--require <script>`) that records every environment variable
