@@ -12,6 +12,7 @@ import {
   readRoutes,
   requestContext,
   routeNotFound,
+  VersionWaiters,
   type Logger,
 } from '@kv/node-kit';
 import type { FollowerReplica } from '@kv/replication';
@@ -56,10 +57,17 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
     res.json(body);
   });
   app.get('/metrics', metricsRoute(registry));
-  app.use(replicationRoute({ ...deps, store }));
+  const waiters = new VersionWaiters();
+  app.use(
+    replicationRoute({
+      ...deps,
+      store,
+      onApplied: () => waiters.advance(replica.appliedVersion),
+    }),
+  );
   const refuseWrite = () => new KvError('NOT_LEADER', 'Only leader accepts writes', { leader: leaderUrl });
   app.use(emptyKeyWrites(refuseWrite));
-  app.use(readRoutes(store));
+  app.use(readRoutes(store, { appliedVersion: () => replica.appliedVersion, waiters }));
   app.put('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.delete('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.use(NODE_ROUTES.refuseOthers());

@@ -30,13 +30,15 @@ export interface ReplicationRouteDeps {
   /** Without one, the follower keeps everything in memory only. */
   readonly journal?: FollowerJournal;
   readonly onJournalFailure?: (error: unknown) => void;
+  /** A request was applied and made durable (before its ack): reads waiting for a version and watchers go on. */
+  readonly onApplied?: (result: ReceiveResult) => void;
 }
 
 /**
  * `POST /replicate`: token first (401 before the body is read), then parse and validate,
  * then apply, then make it durable, then ack. A refused request changes nothing.
  */
-export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure }: ReplicationRouteDeps): Router {
+export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure, onApplied }: ReplicationRouteDeps): Router {
   const requests = new Counter({
     name: 'kv_replication_requests_received_total',
     help: 'Replication requests received, by outcome',
@@ -93,6 +95,7 @@ export function replicationRoute({ replica, store, clusterToken, registry, logge
     }
     applied.inc(result.change.apply.length);
     requests.inc({ outcome: 'ok' });
+    onApplied?.(result);
     logReplicated(logger, res.locals.requestId, request, result);
     res.json(result.response);
   });

@@ -14,6 +14,7 @@ import {
   requestContext,
   requireClusterToken,
   routeNotFound,
+  VersionWaiters,
   type Logger,
 } from '@kv/node-kit';
 import { writeRoutes } from './write-routes';
@@ -73,8 +74,11 @@ export function createLeaderApp({ service, store, writeQuorum, minFollowersToWri
     service.whenServing().then(() => next(), next);
   };
   app.get(['/kv', '/kv/:key'], untilServing);
-  app.use(readRoutes(store));
-  app.use(writeRoutes(service, { writeQuorum, minFollowersToWrite }, metrics));
+  // The leader holds version V once V <= its version: its writes are applied to its store
+  // before they are durable or replicated (API.md, "Read-your-writes").
+  const waiters = new VersionWaiters();
+  app.use(readRoutes(store, { appliedVersion: () => store.maxVersion, waiters }));
+  app.use(writeRoutes(service, { writeQuorum, minFollowersToWrite }, metrics, () => waiters.advance(store.maxVersion)));
   const notFollower = (_req: unknown, _res: unknown, next: (error: unknown) => void) =>
     next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication'));
   app.post(REPLICATION_PATH, requireClusterToken(clusterToken), notFollower);

@@ -52,8 +52,9 @@ async function answer(ticket: WriteTicket, quorum: number): Promise<WriteRespons
  * than MIN_FOLLOWERS_TO_WRITE followers are in sync (503), check the condition (412), apply,
  * replicate and wait for the quorum. From the in-sync check to the apply nothing awaits, so
  * no other write comes between: of concurrent writes with one `ifVersion`, exactly one passes.
+ * `onApplied` runs synchronously right after each write is applied to the leader's store.
  */
-export function writeRoutes(service: LeaderService, options: WriteRouteOptions, metrics: LeaderMetrics): Router {
+export function writeRoutes(service: LeaderService, options: WriteRouteOptions, metrics: LeaderMetrics, onApplied: () => void = () => undefined): Router {
   const router = Router();
   const timed = async (op: 'put' | 'delete', quorum: number, started: number, work: () => Promise<WriteResponse>) => {
     try {
@@ -111,6 +112,8 @@ export function writeRoutes(service: LeaderService, options: WriteRouteOptions, 
     const leader = await service.whenServing();
     requireInSyncFollowers(leader);
     const ticket = conditional(() => leader.put(key, value, bytes, quorum, condition));
+    // Applied to the leader's store: reads waiting for this version and watchers go on now.
+    onApplied();
     // For the request's log line: the version is how replication logs name this write.
     res.locals.version = ticket.entry.version;
     res.json(await timed('put', quorum, started, () => answer(ticket, quorum)));
@@ -124,6 +127,7 @@ export function writeRoutes(service: LeaderService, options: WriteRouteOptions, 
     requireInSyncFollowers(leader);
     const ticket = conditional(() => leader.remove(key, quorum, condition));
     if (ticket === null) throw new KvError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found`, { key });
+    onApplied();
     res.locals.version = ticket.entry.version;
     res.json(await timed('delete', quorum, started, () => answer(ticket, quorum)));
   });

@@ -6,7 +6,10 @@ export type { Env, LeaderConfig, FollowerConfig, NodeConfig, LogLevel, FsyncPoli
 export { createLogger } from './logger';
 export type { Logger } from './logger';
 export { jsonBody, keyParam, requestContext, requireClusterToken } from './http';
-export { emptyKeyWrites, readRoutes } from './read-routes';
+export { APPLIED_VERSION_HEADER, emptyKeyWrites, readRoutes } from './read-routes';
+export { VersionWaiters } from './version-waiters';
+export { DEFAULT_MIN_VERSION_TIMEOUT_MS, MAX_MIN_VERSION_TIMEOUT_MS, integerParam, readConsistency, untilCaughtUp } from './read-your-writes';
+export type { AppliedProgress, ReadConsistency } from './read-your-writes';
 export { NODE_ROUTES, RouteMethods } from './route-methods';
 export type { MethodTable } from './route-methods';
 export { exitOnStartFailure, serve } from './serve';
