@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { VersionedStore } from '@kv/store';
-import { FollowerReplica, type FollowerMeta } from '@kv/replication';
+import { FollowerReplica, TombstoneRetention, systemClock, type FollowerMeta } from '@kv/replication';
 import { FileJournal } from '@kv/persistence';
 import { createRegistry, type FollowerConfig, type Logger } from '@kv/node-kit';
 import { createFollowerApp } from './app';
@@ -36,7 +36,8 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
         : `data directory ${config.dataDir}: new (fsync ${config.fsync})`,
     );
   }
-  const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined);
+  // Deletes of the last 60 s stay tellable to watchers (API.md, "Watch").
+  const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined, { retention: new TombstoneRetention(), now: systemClock.now });
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
   const app = createFollowerApp({
     store,

@@ -5,6 +5,7 @@ import {
   ReplicationLeader,
   recoverFromFollowers,
   systemClock,
+  TombstoneRetention,
   type Clock,
   type LeaderMeta,
   type OwnState,
@@ -142,6 +143,8 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
       replication: { minDelayMs: config.minDelayMs, maxDelayMs: config.maxDelayMs },
       replicationTimeoutMs: config.replicationTimeoutMs,
       inSyncMaxLagMs: config.minFollowersMaxLagMs,
+      // Deletes of the last 60 s stay tellable to watchers (API.md, "Watch").
+      tombstoneRetention: new TombstoneRetention(),
       transport,
       clock,
       observer: {

@@ -24,3 +24,5 @@ export { planFollowerSync, heldCoverage, highestHeld, sameHistory } from './sync
 export type { History, Lineage, LeaderView } from './sync-plan';
 export { recoverFromFollowers, requiredAnswers, chooseBase, DuplicateFollowerError, RECOVERY_GRACE_MS } from './recovery';
 export type { RecoveryTransport, RecoveryResult, RecoveryProgress, OwnState } from './recovery';
+export { TombstoneRetention, TOMBSTONE_RETENTION_MS } from './tombstone-retention';
+export type { FollowerRetention } from './follower-replica';
