@@ -17,3 +17,8 @@ export { answerClientErrorsWithJson } from './client-errors';
 export type { ServeOptions } from './serve';
 export { createRegistry, httpMetrics, metricsRoute } from './metrics';
 export { versionRanges } from './version-ranges';
+export { WatchHub, KEEP_ALIVE_MS, MAX_WATCHER_BUFFERED_BYTES } from './watch-hub';
+export type { WatchHubOptions } from './watch-hub';
+export { watchRoute, watchStart } from './watch-route';
+export { changeFrame, resetFrame, KEEP_ALIVE_FRAME } from './sse-frames';
+export type { ResetReason } from './sse-frames';

@@ -47,4 +47,5 @@ export const NODE_ROUTES = new RouteMethods([
   ['/health', ['GET']],
   ['/status', ['GET']],
   ['/metrics', ['GET']],
+  ['/watch', ['GET']],
 ]);
