@@ -125,7 +125,7 @@ describe('follower GET /watch (API.md, Watch)', () => {
   });
 
   it('drops a watcher that does not read once its buffer passes the cap, with a metric; /metrics shows open watchers', async () => {
-    const node = (current = await setup({ maxBufferedBytes: 1024 * 1024 }));
+    const node = (current = await setup({ maxBufferedBytes: 4 * 1024 * 1024 }));
     const reader = watch(`${node.url}/watch`);
     sources.push(reader.source);
     await reader.opened;
@@ -142,8 +142,9 @@ describe('follower GET /watch (API.md, Watch)', () => {
     for (let i = 0; i < 300 && node.watchHub.size === 2; i++) {
       const entries = Array.from({ length: 20 }, () => put(`k${version}`, ++version, big));
       await fetch(`${node.url}/replicate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ leaderEpoch: 1, entries }) });
+      await new Promise((resolve) => setTimeout(resolve, 30)); // one flush each, which the reading watcher takes
     }
-    await until(() => node.watchHub.size === 1);
+    await until(() => node.watchHub.size === 1, 15_000);
     expect((await request(node.app).get('/metrics')).text).toMatch(/kv_watchers_dropped_total\{reason="slow-consumer"\} 1/);
     stuck.destroy();
   });
