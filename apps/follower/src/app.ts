@@ -13,6 +13,9 @@ import {
   readRoutes,
   requestContext,
   routeNotFound,
+  VersionWaiters,
+  WatchHub,
+  watchRoute,
   type Logger,
 } from '@kv/node-kit';
 import { FollowerReadiness, type FollowerReplica } from '@kv/replication';
@@ -29,6 +32,8 @@ export interface FollowerAppDeps {
   readonly onJournalFailure?: (error: unknown) => void;
   /** MIN_FOLLOWERS_MAX_LAG_MS: /readyz wants the leader heard from, and caught up with, within this (ms). */
   readonly maxLagMs?: number;
+  /** The watchers of `GET /watch` (the node ends them on shutdown); one is made when absent. */
+  readonly watchHub?: WatchHub;
 }
 
 /** The follower's HTTP API (API.md), without listening. */
@@ -67,10 +72,27 @@ export function createFollowerApp(deps: FollowerAppDeps): Express {
       return verdict.ready ? { ready: true, details } : { ready: false, reason: verdict.reason, details };
     }),
   );
-  app.use(replicationRoute({ ...deps, store, readiness }));
+  const waiters = new VersionWaiters();
+  const hub = deps.watchHub ?? new WatchHub({ store, registry });
+  app.use(
+    replicationRoute({
+      ...deps,
+      store,
+      readiness,
+      onApplied: (result) => {
+        // A full resync emptied the store: streams end, clients relist (API.md, "Watch").
+        if (result.change.clear) hub.reset(replica.appliedVersion, 'resync', 'this follower started a full resync; list, then watch again');
+        waiters.advance(replica.appliedVersion);
+        // Only what the watermark covers, in version order: never a gap (coalesced per step).
+        hub.advance(replica.appliedVersion);
+      },
+    }),
+  );
   const refuseWrite = () => new KvError('NOT_LEADER', 'Only leader accepts writes', { leader: leaderUrl });
   app.use(emptyKeyWrites(refuseWrite));
-  app.use(readRoutes(store));
+  const progress = { appliedVersion: () => replica.appliedVersion, waiters };
+  app.use(readRoutes(store, progress));
+  app.use(watchRoute(store, progress, hub));
   app.put('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.delete('/kv/:key', (_req, _res, next) => next(refuseWrite()));
   app.use(NODE_ROUTES.refuseOthers());

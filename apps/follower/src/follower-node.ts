@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { VersionedStore } from '@kv/store';
-import { FollowerReplica, type FollowerMeta } from '@kv/replication';
+import { FollowerReplica, TombstoneRetention, systemClock, type FollowerMeta } from '@kv/replication';
 import { FileJournal } from '@kv/persistence';
-import { createRegistry, type FollowerConfig, type Logger } from '@kv/node-kit';
+import { WatchHub, createRegistry, type FollowerConfig, type Logger } from '@kv/node-kit';
 import { createFollowerApp } from './app';
 
 export interface FollowerNode {
   readonly app: Express;
   readonly store: VersionedStore;
   readonly replica: FollowerReplica;
+  /** Ends every watch stream (on SIGTERM, before the server waits for its requests). */
+  closeWatchers(): void;
   close(): Promise<void>;
 }
 
@@ -36,9 +38,12 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
         : `data directory ${config.dataDir}: new (fsync ${config.fsync})`,
     );
   }
-  const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined);
+  // Deletes of the last 60 s stay tellable to watchers (API.md, "Watch").
+  const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined, { retention: new TombstoneRetention(), now: systemClock.now });
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
+  const watchHub = new WatchHub({ store, registry });
   const app = createFollowerApp({
+    watchHub,
     store,
     replica,
     leaderUrl: config.leaderUrl,
@@ -56,6 +61,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
     app,
     store,
     replica,
+    closeWatchers: () => watchHub.closeAll(),
     async close() {
       await journal?.close();
     },

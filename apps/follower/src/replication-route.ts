@@ -32,13 +32,15 @@ export interface ReplicationRouteDeps {
   readonly onJournalFailure?: (error: unknown) => void;
   /** Told of every request applied (and durable): feeds `/readyz`. */
   readonly readiness?: FollowerReadiness;
+  /** A request was applied and made durable (before its ack): reads waiting for a version and watchers go on. */
+  readonly onApplied?: (result: ReceiveResult) => void;
 }
 
 /**
  * `POST /replicate`: token first (401 before the body is read), then parse and validate,
  * then apply, then make it durable, then ack. A refused request changes nothing.
  */
-export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure, readiness }: ReplicationRouteDeps): Router {
+export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure, readiness, onApplied }: ReplicationRouteDeps): Router {
   const requests = new Counter({
     name: 'kv_replication_requests_received_total',
     help: 'Replication requests received, by outcome',
@@ -97,6 +99,7 @@ export function replicationRoute({ replica, store, clusterToken, registry, logge
     // Only a request from the leader it follows says it is following one.
     if (result.response.leaderEpoch === request.leaderEpoch) readiness?.heard(performance.now(), result.response.appliedVersion, request.leaderVersion);
     requests.inc({ outcome: 'ok' });
+    onApplied?.(result);
     logReplicated(logger, res.locals.requestId, request, result);
     res.json(result.response);
   });

@@ -161,6 +161,24 @@ describe('leader refuses bad input and changes nothing', () => {
 });
 
 describe('leader reads, listing and operations', () => {
+  it('holds a write once it is applied: minVersion of it answers at once, a later one waits for the next write (API.md, Read-your-writes)', async () => {
+    const { app } = fresh();
+    const written = await request(app).put('/kv/a?w=0').send({ value: 1 });
+    const mine = await request(app).get(`/kv/a?minVersion=${written.body.version}`);
+    expect(mine.status).toBe(200);
+    expect(mine.headers['x-applied-version']).toBe(String(written.body.version));
+    const waiting = request(app).get('/kv?minVersion=2&timeout=5000').then((res) => res);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await request(app).put('/kv/b?w=0').send({ value: 2 });
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(res.headers['x-applied-version']).toBe('2');
+    expect(res.body.items).toHaveLength(2);
+    const behind = await request(app).get('/kv/a?minVersion=3&timeout=0');
+    expect(behind.status).toBe(503);
+    expect(behind.body).toMatchObject({ code: 'NOT_CAUGHT_UP', appliedVersion: 2, minVersion: 3 });
+  });
+
   it('GET of an absent key is 404 JSON', async () => {
     const { app } = fresh();
     const res = await request(app).get('/kv/none');

@@ -15,6 +15,9 @@ import {
   requestContext,
   requireClusterToken,
   routeNotFound,
+  VersionWaiters,
+  WatchHub,
+  watchRoute,
   type Logger,
 } from '@kv/node-kit';
 import { writeRoutes } from './write-routes';
@@ -35,10 +38,12 @@ export interface LeaderAppDeps {
   readonly metrics: LeaderMetrics;
   /** FOLLOWERS, for /status while the leader recovers. */
   readonly followerUrls?: readonly string[];
+  /** The watchers of `GET /watch` (the node ends them on shutdown); one is made when absent. */
+  readonly watchHub?: WatchHub;
 }
 
 /** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
-export function createLeaderApp({ service, store, writeQuorum, minFollowersToWrite = 0, clusterToken = null, logger, registry, metrics, followerUrls = [] }: LeaderAppDeps): Express {
+export function createLeaderApp({ service, store, writeQuorum, minFollowersToWrite = 0, clusterToken = null, logger, registry, metrics, followerUrls = [], watchHub }: LeaderAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -74,9 +79,21 @@ export function createLeaderApp({ service, store, writeQuorum, minFollowersToWri
     if (service.state === 'serving') return next();
     service.whenServing().then(() => next(), next);
   };
-  app.get(['/kv', '/kv/:key'], untilServing);
-  app.use(readRoutes(store));
-  app.use(writeRoutes(service, { writeQuorum, minFollowersToWrite }, metrics));
+  app.get(['/kv', '/kv/:key', '/watch'], untilServing);
+  // The leader holds version V once V <= its version: its writes are applied to its store
+  // before they are durable or replicated (API.md, "Read-your-writes").
+  const waiters = new VersionWaiters();
+  const progress = { appliedVersion: () => store.maxVersion, waiters };
+  const hub = watchHub ?? new WatchHub({ store, registry });
+  app.use(readRoutes(store, progress));
+  app.use(watchRoute(store, progress, hub));
+  app.use(
+    writeRoutes(service, { writeQuorum, minFollowersToWrite }, metrics, (entry) => {
+      waiters.advance(store.maxVersion);
+      // Each write on its own: a leader's watchers see every change one by one.
+      hub.published(entry);
+    }),
+  );
   const notFollower = (_req: unknown, _res: unknown, next: (error: unknown) => void) =>
     next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication'));
   app.post(REPLICATION_PATH, requireClusterToken(clusterToken), notFollower);

@@ -5,13 +5,14 @@ import {
   ReplicationLeader,
   recoverFromFollowers,
   systemClock,
+  TombstoneRetention,
   type Clock,
   type LeaderMeta,
   type OwnState,
   type RecoveryResult,
 } from '@kv/replication';
 import { FileJournal } from '@kv/persistence';
-import { ConfigError, createRegistry, type LeaderConfig, type Logger } from '@kv/node-kit';
+import { ConfigError, WatchHub, createRegistry, type LeaderConfig, type Logger } from '@kv/node-kit';
 import type { Express } from 'express';
 import { createHttpTransport } from './http-transport';
 import { createLeaderApp } from './app';
@@ -31,6 +32,8 @@ export interface LeaderNode {
   readonly ready: Promise<ReplicationLeader>;
   /** Starts the recovery (once the server listens, so a port in use fails before anyone is asked). */
   start(): void;
+  /** Ends every watch stream (on SIGTERM, before the server waits for its requests). */
+  closeWatchers(): void;
   close(): Promise<void>;
 }
 
@@ -94,7 +97,9 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS, logger });
   const service = new LeaderService(config.followers.length, config.replicationTimeoutMs);
   const metrics = leaderMetrics(registry, () => service.leader);
+  const watchHub = new WatchHub({ store, registry });
   const app = createLeaderApp({
+    watchHub,
     service,
     store,
     writeQuorum: config.writeQuorum,
@@ -142,6 +147,8 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
       replication: { minDelayMs: config.minDelayMs, maxDelayMs: config.maxDelayMs },
       replicationTimeoutMs: config.replicationTimeoutMs,
       inSyncMaxLagMs: config.minFollowersMaxLagMs,
+      // Deletes of the last 60 s stay tellable to watchers (API.md, "Watch").
+      tombstoneRetention: new TombstoneRetention(),
       transport,
       clock,
       observer: {
@@ -197,6 +204,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
     app,
     service,
     ready,
+    closeWatchers: () => watchHub.closeAll(),
     start() {
       if (started) return;
       started = true;

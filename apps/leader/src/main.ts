@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       `delay ${config.minDelayMs}-${config.maxDelayMs} ms, replication timeout ${config.replicationTimeoutMs} ms` +
       (config.minFollowersToWrite > 0 ? `, min followers to write ${config.minFollowersToWrite} (max lag ${config.minFollowersMaxLagMs} ms)` : ''),
     onListening: () => node.start(),
+    onStopping: () => node.closeWatchers(),
     onShutdown: () => node.close(),
   });
 }

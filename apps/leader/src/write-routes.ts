@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { CLIENT_BODY_LIMIT_BYTES, DtoValidationError, MAX_VALUE_BYTES, PutValueRequest, WriteQuery, type WriteResponse } from '@kv/protocol';
 import { KvError, jsonBody, keyParam } from '@kv/node-kit';
 import { VersionMismatchError, type ReplicationLeader, type WriteCondition, type WriteTicket } from '@kv/replication';
+import type { Entry } from '@kv/store';
 import type { LeaderMetrics } from './leader-metrics';
 import type { LeaderService } from './leader-service';
 import { writeCondition } from './write-condition';
@@ -52,8 +53,9 @@ async function answer(ticket: WriteTicket, quorum: number): Promise<WriteRespons
  * than MIN_FOLLOWERS_TO_WRITE followers are in sync (503), check the condition (412), apply,
  * replicate and wait for the quorum. From the in-sync check to the apply nothing awaits, so
  * no other write comes between: of concurrent writes with one `ifVersion`, exactly one passes.
+ * `onApplied` runs synchronously right after each write is applied to the leader's store.
  */
-export function writeRoutes(service: LeaderService, options: WriteRouteOptions, metrics: LeaderMetrics): Router {
+export function writeRoutes(service: LeaderService, options: WriteRouteOptions, metrics: LeaderMetrics, onApplied: (entry: Entry) => void = () => undefined): Router {
   const router = Router();
   const timed = async (op: 'put' | 'delete', quorum: number, started: number, work: () => Promise<WriteResponse>) => {
     try {
@@ -111,6 +113,8 @@ export function writeRoutes(service: LeaderService, options: WriteRouteOptions, 
     const leader = await service.whenServing();
     requireInSyncFollowers(leader);
     const ticket = conditional(() => leader.put(key, value, bytes, quorum, condition));
+    // Applied to the leader's store: reads waiting for this version and watchers go on now.
+    onApplied(ticket.entry);
     // For the request's log line: the version is how replication logs name this write.
     res.locals.version = ticket.entry.version;
     res.json(await timed('put', quorum, started, () => answer(ticket, quorum)));
@@ -124,6 +128,7 @@ export function writeRoutes(service: LeaderService, options: WriteRouteOptions, 
     requireInSyncFollowers(leader);
     const ticket = conditional(() => leader.remove(key, quorum, condition));
     if (ticket === null) throw new KvError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found`, { key });
+    onApplied(ticket.entry);
     res.locals.version = ticket.entry.version;
     res.json(await timed('delete', quorum, started, () => answer(ticket, quorum)));
   });

@@ -1,8 +1,21 @@
 import { Router, type RequestHandler } from 'express';
 import type { VersionedStore } from '@kv/store';
-import { DEFAULT_LIST_LIMIT, ListRequestQuery, MAX_LIST_LIMIT, DtoValidationError, type ListResponse, type ReadResponse } from '@kv/protocol';
+import {
+  DEFAULT_LIST_LIMIT,
+  ListRequestQuery,
+  MAX_LIST_LIMIT,
+  MAX_LIST_PAGE_BYTES,
+  DtoValidationError,
+  entryWireBytes,
+  type ListResponse,
+  type ReadResponse,
+} from '@kv/protocol';
 import { KvError } from './errors';
 import { keyParam } from './http';
+import { readConsistency, untilCaughtUp, type AppliedProgress } from './read-your-writes';
+
+/** The header every successful read carries (API.md, "Read-your-writes"). */
+export const APPLIED_VERSION_HEADER = 'X-Applied-Version';
 
 function listQuery(query: unknown): { prefix?: string; after?: string; limit: number } {
   let parsed: ListRequestQuery;
@@ -31,19 +44,30 @@ export function emptyKeyWrites(refuse: () => KvError): RequestHandler {
   };
 }
 
-/** `GET /kv/:key` (with `ETag: "<version>"`) and `GET /kv`, the same on every node. Writes are mounted by each app; other methods answer through RouteMethods. */
-export function readRoutes(store: VersionedStore): Router {
+/**
+ * `GET /kv/:key` (with `ETag: "<version>"`) and `GET /kv`, the same on every node. Both
+ * take `?minVersion=&timeout=` (read-your-writes: wait until the node holds that version, or
+ * 503 NOT_CAUGHT_UP) and answer `X-Applied-Version`. Writes are mounted by each app; other
+ * methods answer through RouteMethods.
+ */
+export function readRoutes(store: VersionedStore, progress: AppliedProgress): Router {
   const router = Router();
-  router.get('/kv', (req, res) => {
-    const page = store.list(listQuery(req.query));
+  router.get('/kv', async (req, res) => {
+    const query = listQuery(req.query);
+    const consistency = readConsistency(req.query as Record<string, unknown>);
+    res.setHeader(APPLIED_VERSION_HEADER, String(await untilCaughtUp(progress, consistency)));
+    const page = store.list({ ...query, maxBytes: MAX_LIST_PAGE_BYTES, sizeOf: entryWireBytes });
     const body: ListResponse = {
       items: page.items.map(({ key, value, version }) => ({ key, value, version })),
       next: page.next,
     };
     res.json(body);
   });
-  router.get('/kv/:key', (req, res) => {
+  router.get('/kv/:key', async (req, res) => {
     const key = keyParam(req.params.key);
+    // Other parameters of a single-key GET stay ignored, as before read-your-writes (README, Errors).
+    const consistency = readConsistency(req.query as Record<string, unknown>);
+    res.setHeader(APPLIED_VERSION_HEADER, String(await untilCaughtUp(progress, consistency)));
     const entry = store.get(key);
     if (!entry) throw new KvError('KEY_NOT_FOUND', `key ${JSON.stringify(key)} not found`, { key });
     const body: ReadResponse = { key, value: entry.value, version: entry.version };

@@ -54,4 +54,5 @@ export const NODE_ROUTES = new RouteMethods([
   ['/readyz', ['GET']],
   ['/status', ['GET']],
   ['/metrics', ['GET']],
+  ['/watch', ['GET']],
 ]);

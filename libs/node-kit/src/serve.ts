@@ -11,6 +11,11 @@ export interface ServeOptions {
   readonly readyMessage: (url: string) => string;
   /** Runs once the server listens (a node's start-up work that must not run on a port it cannot bind). */
   readonly onListening?: () => void;
+  /**
+   * Runs as soon as a signal arrives: ends responses that never finish by themselves (watch
+   * streams), so the in-flight requests the server waits for can finish.
+   */
+  readonly onStopping?: () => void;
   /** Runs after the last in-flight request finished, before exit. */
   readonly onShutdown?: () => Promise<void> | void;
   /** Gives up on in-flight requests after this long. */
@@ -47,6 +52,7 @@ export function serve(app: Express, logger: Logger, options: ServeOptions): Serv
     if (stopping) return;
     stopping = true;
     logger.info(`${signal} received: finishing requests in flight, then exiting`);
+    options.onStopping?.();
     const force = setTimeout(() => {
       logger.warn('requests still in flight at the shutdown deadline; exiting anyway');
       process.exit(0);

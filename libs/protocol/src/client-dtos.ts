@@ -63,6 +63,15 @@ export class ListRequestQuery {
   @Matches(NON_NEGATIVE_INTEGER, { message: 'limit must be an integer from 1 to 10000' })
   limit?: string;
 
+  /** Read-your-writes (API.md): checked in range by the node, which names the bounds. */
+  @IsOptional()
+  @IsString({ message: 'minVersion must be given once' })
+  minVersion?: string;
+
+  @IsOptional()
+  @IsString({ message: 'timeout must be given once' })
+  timeout?: string;
+
   static parse(query: unknown): ListRequestQuery {
     return parseFlat(ListRequestQuery, withoutEmptyParameters(query), 'query');
   }

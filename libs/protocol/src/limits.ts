@@ -13,6 +13,12 @@ export const REPLICATION_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_LIST_LIMIT = 1000;
 export const MAX_LIST_LIMIT = 10_000;
 /**
+ * A listing page stops before the item that would take its serialized items past this many
+ * bytes (at least one item per page): `limit=10000` of 1 MiB values would otherwise build a
+ * 10 GB answer. Fewer items than `limit` with `next` set is a page like any other.
+ */
+export const MAX_LIST_PAGE_BYTES = 8 * 1024 * 1024;
+/**
  * Arrays and objects a value may nest, like MongoDB's 100-level limit but roomier. Not in
  * the contract, which is silent on depth: deeper values exhaust the stack of
  * JSON.stringify (about 4,000 levels) when answering a GET, replicating or journaling,

@@ -2,6 +2,7 @@ import { VersionedStore } from '@kv/store';
 import { ReplicateRequest } from '@kv/protocol';
 import { FollowerReplica } from './follower-replica';
 import { StaleLeaderError } from './errors';
+import { TombstoneRetention } from './tombstone-retention';
 
 const request = (body: object) => ReplicateRequest.parse({ leaderEpoch: 5, entries: [], ...body });
 const put = (key: string, version: number) => ({ key, version, deleted: false, value: `v${version}` });
@@ -76,6 +77,8 @@ describe('FollowerReplica', () => {
     resynced.receive(request({ leaderId: 'old', entries: [put('zombie', 1)] }));
     const first = resynced.receive(ReplicateRequest.parse({ leaderEpoch: 6, leaderId: 'new', entries: [put('b', 2)], catchUp: { from: 0, through: 2, resync: 1 } }));
     expect(first.change.clear).toBe(true);
+    // It received no tombstone: deletes up to the resync's end cannot be told here (a watch from below gets 410).
+    expect(wiped.tombstoneHorizon).toBe(2);
     expect(resynced.resyncing).toBe(true);
     // A second batch of the same resync does not empty the store again.
     const second = resynced.receive(ReplicateRequest.parse({ leaderEpoch: 6, leaderId: 'new', entries: [put('c', 1)], catchUp: { from: 0, through: 2, resync: 1 } }));
@@ -113,3 +116,19 @@ describe('FollowerReplica', () => {
 function SortedKeys(store: VersionedStore): string[] {
   return store.list({ limit: 100 }).items.map((e) => e.key);
 }
+
+describe('FollowerReplica with a tombstone retention', () => {
+  it('keeps a tombstone younger than 60 s on its own clock, whatever the leader says', () => {
+    let now = 0;
+    const store = new VersionedStore();
+    const replica = new FollowerReplica(store, 'f#1', undefined, { retention: new TombstoneRetention(60_000), now: () => now });
+    replica.receive(request({ entries: [put('a', 1), del('a', 2)] }));
+    now = 59_000;
+    replica.receive(request({ droppedThrough: 2 }));
+    expect(store.tombstoneCount).toBe(1);
+    now = 60_000;
+    replica.receive(request({ droppedThrough: 2 }));
+    expect(store.tombstoneCount).toBe(0);
+    expect(store.tombstoneHorizon).toBe(2);
+  });
+});

@@ -2,6 +2,14 @@ import { VersionedStore, type Entry } from '@kv/store';
 import { MAX_REPORTED_RANGES, ReplicateRequest, ReplicateResponse, toStoreEntry } from '@kv/protocol';
 import { VersionCoverage } from './version-coverage';
 import { StaleLeaderError } from './errors';
+import type { TombstoneRetention } from './tombstone-retention';
+
+/** Keeps tombstones younger than its retention (API.md, "Watch"), on the follower's clock. */
+export interface FollowerRetention {
+  readonly retention: TombstoneRetention;
+  /** ms, monotonic. */
+  readonly now: () => number;
+}
 
 /** What a follower persists with every change; a restart resumes from it. */
 export interface FollowerMeta {
@@ -52,7 +60,7 @@ export interface ReceiveResult {
  * - Entries at or below the watermark are ignored: every write up to it is here or
  *   superseded. A catch-up claims its range only with `done`, once every batch is here.
  * - Tombstones go once the leader says every follower holds them (`droppedThrough`), never
- *   above this follower's own watermark.
+ *   above this follower's own watermark, nor (with a retention) while younger than 60 s.
  */
 export class FollowerReplica {
   private epoch: number;
@@ -66,6 +74,8 @@ export class FollowerReplica {
     /** New on every start: tells the leader this process may have lost what it held. */
     readonly followerId: string,
     restored: FollowerMeta = { leaderEpoch: 0, appliedVersion: 0 },
+    /** Without it, tombstones go as soon as the leader says every follower holds them. */
+    private readonly retention?: FollowerRetention,
   ) {
     this.epoch = restored.leaderEpoch;
     this.leaderId = restored.leaderId ?? '';
@@ -114,6 +124,8 @@ export class FollowerReplica {
       // live entry before this first batch is acknowledged). A late duplicate of a finished
       // one has the same number and empties nothing.
       this.store.clear();
+      // A resync carries live keys only: no delete at or below its end can be told here.
+      this.store.noteTombstoneHorizon(catchUp.through);
       this.coverage.reset();
       this.resync = { id: catchUp.resync, through: catchUp.through, active: true };
       clear = true;
@@ -135,7 +147,12 @@ export class FollowerReplica {
       this.coverage.add(catchUp.from + 1, catchUp.through);
       if (this.resync?.active && this.coverage.watermark >= this.resync.through) this.resync = { ...this.resync, active: false };
     }
-    const dropThrough = Math.min(request.droppedThrough ?? 0, this.coverage.watermark);
+    let dropThrough = Math.min(request.droppedThrough ?? 0, this.coverage.watermark);
+    if (this.retention) {
+      const now = this.retention.now();
+      this.retention.retention.note(this.coverage.watermark, now);
+      dropThrough = Math.min(dropThrough, this.retention.retention.dropLimit(now));
+    }
     if (dropThrough > 0) this.store.dropTombstonesThrough(dropThrough);
     return {
       response: this.position(),

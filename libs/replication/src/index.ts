@@ -26,3 +26,5 @@ export { recoverFromFollowers, requiredAnswers, chooseBase, DuplicateFollowerErr
 export type { RecoveryTransport, RecoveryResult, RecoveryProgress, OwnState } from './recovery';
 export { FollowerReadiness } from './follower-readiness';
 export type { Readiness } from './follower-readiness';
+export { TombstoneRetention, TOMBSTONE_RETENTION_MS } from './tombstone-retention';
+export type { FollowerRetention } from './follower-replica';

@@ -8,6 +8,7 @@ import { ReplicationTransport } from './transport';
 import { planFollowerSync, type History, type Lineage } from './sync-plan';
 import { InSyncTracker } from './in-sync';
 import { checkCondition, type WriteCondition } from './write-condition';
+import type { TombstoneRetention } from './tombstone-retention';
 
 export interface ReplicationObserver {
   answered?(message: OutgoingMessage, elapsedMs: number): void;
@@ -69,6 +70,12 @@ export interface ReplicationLeaderOptions {
   readonly onJournalFailure?: (error: unknown) => void;
   /** MIN_FOLLOWERS_MAX_LAG_MS: the window of `inSyncCount()` (default 10000). */
   readonly inSyncMaxLagMs?: number;
+  /**
+   * When given, tombstones younger than its retention are kept even once every follower
+   * holds them (API.md, "Watch": deletes of the last 60 s stay tellable). Without one,
+   * tombstones go as soon as every follower holds them.
+   */
+  readonly tombstoneRetention?: TombstoneRetention;
 }
 
 /** MIN_FOLLOWERS_MAX_LAG_MS's default (API.md, Configuration). */
@@ -218,6 +225,7 @@ export class ReplicationLeader {
   private write(entry: Entry, quorum: number): WriteTicket {
     this.store.apply(entry);
     this.inSync.wrote(entry.version, this.options.clock.now());
+    this.options.tombstoneRetention?.note(entry.version, this.options.clock.now());
     const counter = new QuorumCounter({
       needed: quorum,
       voters: this.options.followers.length,
@@ -256,9 +264,10 @@ export class ReplicationLeader {
     due.forEach(visit);
   }
 
-  /** Forgets tombstones every follower holds, on disk too. */
+  /** Forgets tombstones every follower holds and older than the retention, on disk too. */
   private compactTombstones(): void {
-    const through = this.replicator.minAckedVersion();
+    const retained = this.options.tombstoneRetention?.dropLimit(this.options.clock.now()) ?? Infinity;
+    const through = Math.min(this.replicator.minAckedVersion(), retained);
     if (!Number.isFinite(through) || this.store.dropTombstonesThrough(through) === 0) return;
     this.options.journal
       ?.commit({ dropTombstonesThrough: through, meta: this.meta })

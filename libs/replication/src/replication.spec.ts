@@ -150,6 +150,25 @@ describe('replication over a simulated network', () => {
     cluster.followers.forEach((f) => expect(f.store.tombstoneCount).toBe(0));
   });
 
+  it('keeps tombstones younger than the retention (60 s) on the leader and the followers, though every follower holds them', async () => {
+    const cluster = new SimulatedCluster({ requestTimeoutMs: 100_000, tombstoneRetentionMs: 60_000 });
+    await cluster.clock.advance(100);
+    cluster.put('a', 1);
+    cluster.remove('a');
+    await settle(cluster);
+    await cluster.clock.advance(50_000);
+    expect(cluster.leader.store.tombstoneCount).toBe(1);
+    cluster.followers.forEach((f) => expect(f.store.tombstoneCount).toBe(1));
+    // Past 60 s, the next exchange (a heartbeat or a write) lets them go everywhere.
+    await cluster.clock.advance(12_000);
+    cluster.put('b', 2);
+    await settle(cluster);
+    await cluster.clock.advance(2_000);
+    expect(cluster.leader.store.tombstoneCount).toBe(0);
+    expect(cluster.leader.store.tombstoneHorizon).toBe(2);
+    cluster.followers.forEach((f) => expect(f.store.tombstoneCount).toBe(0));
+  });
+
   it('converges whatever the faults, for many seeds', async () => {
     for (let seed = 1; seed <= 15; seed++) {
       const cluster = new SimulatedCluster({ seed, minDelayMs: 0, maxDelayMs: 200, requestTimeoutMs: 300 });

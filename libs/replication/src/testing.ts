@@ -7,7 +7,8 @@ import { ReplicateRequest, type ReplicateResponse } from '@kv/protocol';
 import type { SetTimer } from '@kv/quorum';
 import type { Clock } from './clock';
 import type { ReplicationTransport } from './transport';
-import { FollowerReplica } from './follower-replica';
+import { FollowerReplica, type FollowerRetention } from './follower-replica';
+import { TombstoneRetention } from './tombstone-retention';
 import { ReplicationLeader, type WriteTicket } from './replication-leader';
 import type { ReplicatorOptions } from './replicator';
 
@@ -90,6 +91,8 @@ export interface SimulatedClusterOptions {
   readonly requestTimeoutMs?: number;
   readonly replicationTimeoutMs?: number;
   readonly replication?: Partial<ReplicatorOptions>;
+  /** Keep tombstones this long on the leader and every follower (API.md: 60 s); absent: no retention. */
+  readonly tombstoneRetentionMs?: number;
 }
 
 /** A leader and followers wired through an in-memory network on a virtual clock. */
@@ -102,8 +105,11 @@ export class SimulatedCluster {
   private readonly random: () => number;
   private readonly wireMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly followerRetention: () => FollowerRetention | undefined;
 
   constructor(options: SimulatedClusterOptions = {}) {
+    const retentionMs = options.tombstoneRetentionMs;
+    this.followerRetention = () => (retentionMs === undefined ? undefined : { retention: new TombstoneRetention(retentionMs), now: this.clock.now });
     const count = options.followers ?? 5;
     this.random = seededRandom(options.seed ?? 1);
     this.wireMs = options.wireMs ?? 1;
@@ -111,7 +117,7 @@ export class SimulatedCluster {
     this.followers = Array.from({ length: count }, (_, i) => {
       const store = new VersionedStore();
       const url = `sim://f${i + 1}`;
-      return { url, store, replica: new FollowerReplica(store, `${url}#1`), fault: 'none', failNext: 0, held: [], incarnation: 1 };
+      return { url, store, replica: new FollowerReplica(store, `${url}#1`, undefined, this.followerRetention()), fault: 'none', failNext: 0, held: [], incarnation: 1 };
     });
     const transport: ReplicationTransport = { send: (follower, request) => this.deliver(follower, request) };
     this.leader = new ReplicationLeader({
@@ -127,6 +133,7 @@ export class SimulatedCluster {
       replicationTimeoutMs: options.replicationTimeoutMs ?? 5000,
       transport,
       clock: this.clock,
+      ...(retentionMs === undefined ? {} : { tombstoneRetention: new TombstoneRetention(retentionMs) }),
     });
   }
 
@@ -165,7 +172,7 @@ export class SimulatedCluster {
     const f = this.followers[i];
     f.incarnation++;
     f.store = new VersionedStore();
-    f.replica = new FollowerReplica(f.store, `${f.url}#${f.incarnation}`);
+    f.replica = new FollowerReplica(f.store, `${f.url}#${f.incarnation}`, undefined, this.followerRetention());
     f.fault = 'none';
   }
 

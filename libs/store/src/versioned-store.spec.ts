@@ -145,3 +145,18 @@ describe('VersionedStore.freeze', () => {
     expect(() => view.apply({ key: 'a', version: 1, deleted: false, value: 1 })).toThrow(/frozen/);
   });
 });
+
+describe('VersionedStore.list byte bound', () => {
+  const big = (n: number) => 'x'.repeat(n);
+  it('stops a page before the item that would pass maxBytes, with next set, and always holds one item', () => {
+    const store = new VersionedStore();
+    ['a', 'b', 'c', 'd'].forEach((key, i) => store.apply({ key, version: i + 1, deleted: false, value: big(100) }));
+    const sizeOf = () => 100;
+    expect(store.list({ limit: 10, maxBytes: 250, sizeOf })).toEqual({ items: [expect.objectContaining({ key: 'a' }), expect.objectContaining({ key: 'b' })], next: 'b' });
+    expect(store.list({ limit: 10, after: 'b', maxBytes: 250, sizeOf }).items.map((e) => e.key)).toEqual(['c', 'd']);
+    expect(store.list({ limit: 10, after: 'b', maxBytes: 250, sizeOf }).next).toBeNull();
+    const one = store.list({ limit: 10, maxBytes: 10, sizeOf });
+    expect(one.items.map((e) => e.key)).toEqual(['a']);
+    expect(one.next).toBe('a');
+  });
+});

@@ -8,6 +8,12 @@ export interface ListQuery {
   /** Exclusive lower bound: listing resumes after this key. */
   readonly after?: string;
   readonly limit: number;
+  /**
+   * Stop before the item that would take the page past this many bytes as `sizeOf` counts
+   * them; a page always holds at least one item (etcd-raft's MaxSizePerMsg rule).
+   */
+  readonly maxBytes?: number;
+  readonly sizeOf?: (entry: LiveEntry) => number;
 }
 
 export interface ListPage {
@@ -104,11 +110,17 @@ export class VersionedStore implements StoreView {
     const startsAfterPrefix = query.after !== undefined && compareUtf8(query.after, prefix) >= 0;
     const from = startsAfterPrefix ? (query.after as string) : prefix;
     const items: LiveEntry[] = [];
+    const maxBytes = query.maxBytes ?? Infinity;
+    let bytes = 0;
     for (const [key, entry] of this.byKey.entries(from)) {
       if (!key.startsWith(prefix)) break;
       if (startsAfterPrefix && key === query.after) continue;
       if (entry.deleted) continue;
       if (items.length === query.limit) return { items, next: items[items.length - 1].key };
+      if (maxBytes !== Infinity) {
+        bytes += (query.sizeOf as (entry: LiveEntry) => number)(entry);
+        if (items.length > 0 && bytes > maxBytes) return { items, next: items[items.length - 1].key };
+      }
       items.push(entry);
     }
     return { items, next: null };
