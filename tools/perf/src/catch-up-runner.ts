@@ -21,6 +21,8 @@ import type { SizeScenario } from './size-scenario';
 /** No catch-up may take longer than this, in ms: the contract says 2 s; this is a hang. */
 const CATCH_UP_LIMIT_MS = 120_000;
 const LOAD_QUORUM = 2;
+/** How long the leader may take to mark a killed follower down, in ms (a heartbeat and three failed tries take about 0.6 s). */
+const DOWN_LIMIT_MS = 10_000;
 
 /** One measurement. */
 export interface CatchUpRun {
@@ -39,6 +41,23 @@ const EXPECTED_FULL_RESYNC: Readonly<Record<RestartMode, boolean | null>> = { em
 
 async function fullResyncs(client: KvClient, leaderUrl: string, followerUrl: string): Promise<number> {
   return metricValue(await client.metrics({ endpoint: leaderUrl }), 'kv_full_resyncs_total', { follower: followerUrl });
+}
+
+/**
+ * Kills `victim` and waits until the leader shows it `down`. Without the wait, a follower
+ * killed and restarted at once (no writes in between) finds the leader's `/status` still
+ * showing its previous process `up` with lag 0 until the next heartbeat: the timer would stop
+ * at once, with the new, empty process holding nothing.
+ */
+async function killAndSeeDown(client: KvClient, cluster: LocalCluster, victim: NodeProcess, followerIndex: number): Promise<void> {
+  await victim.kill();
+  let last: FollowerStatus | undefined;
+  await pollUntil(
+    async () => (last = (await leaderStatus(client, cluster.leader.url)).followers[followerIndex]).state === 'down',
+    performance.now(),
+    DOWN_LIMIT_MS,
+    () => `the leader never showed the killed follower down: ${JSON.stringify(last)}`,
+  );
 }
 
 /** Restarts `victim` and times its catch-up (see CatchUpRun). */
@@ -93,7 +112,7 @@ export async function measureCatchUpCase(scenario: SizeScenario, restart: Restar
     const label = `catchup-${scenario.name}-${restart}`;
     const results: CatchUpRun[] = [];
     for (let run = 1; run <= runs; run++) {
-      await victim.kill();
+      await killAndSeeDown(client, cluster, victim, followerIndex);
       const writeSeconds = run === 1 || restart === 'disk' ? await writeKeys(load, cluster.leader.url, keys, scenario, LOAD_QUORUM, `${label}-${run}`) : null;
       const result = await timeRestart(client, cluster, victim, followerIndex, writeSeconds);
       const expected = EXPECTED_FULL_RESYNC[restart];
