@@ -3,6 +3,9 @@ import path from 'node:path';
 
 /** The built storm tool: the smoke test checks the artefact users run, not the sources. */
 export const STORM_MAIN = path.resolve('dist/tools/perf/main.js');
+/** The built catch-up and recovery benchmarks (`npm run catchup`, `npm run recovery`). */
+export const CATCH_UP_MAIN = path.resolve('dist/tools/perf/catch-up-main.js');
+export const RECOVERY_MAIN = path.resolve('dist/tools/perf/recovery-main.js');
 
 export interface StormRun {
   readonly code: number | null;
@@ -14,8 +17,13 @@ const running = new Set<ChildProcess>();
 
 /** Runs `node dist/tools/perf/main.js ...args`; kills it after `timeoutMs` so a hung storm fails the test instead of hanging it. */
 export function runStormCli(args: readonly string[], timeoutMs = 45_000): Promise<StormRun> {
+  return runPerfCli(STORM_MAIN, args, timeoutMs);
+}
+
+/** Runs one built perf tool, `node <script> ...args`; SIGTERM after `timeoutMs` (in ms), SIGKILL 10 s later. */
+export function runPerfCli(script: string, args: readonly string[], timeoutMs: number): Promise<StormRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [STORM_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let stdout = '';
     let stderr = '';

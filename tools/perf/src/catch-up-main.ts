@@ -1,106 +1,58 @@
 /**
- * `npx nx run perf:catchup`: how long a follower that was down while N writes happened
- * takes, from the moment it is up again (restarted with an empty memory), until the
- * leader reports its lag as 0. Median of several runs; writes catch-up.json.
+ * `npm run catchup`: how long a follower that was down while a scenario's keys were written
+ * takes, from the moment it is up again until the leader reports its lag as 0. Sizes
+ * (`--scenario small|large|many`, or `--keys`/`--value-bytes`) times ways back
+ * (`--restart empty|resync|disk`); the median of `--runs` per case. Writes catch-up.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { KvClient } from '@kv/client';
-import { LocalCluster } from '@kv/local-cluster';
-import type { LeaderStatus } from '@kv/protocol';
-import { LoadClient } from './load-client';
+import { formatRuns, summarizeRuns, type RunSummary } from './bench-summary';
+import { parseCatchUpPlan, type RestartMode } from './catch-up-plan';
+import { measureCatchUpCase, type CatchUpRun } from './catch-up-runner';
 import { describeMachine } from './machine';
-import { percentile } from './statistics';
 
-/** The bundle sits in dist/tools/perf; the leader and follower builds in dist/apps. */
-const DIST_DIR = path.resolve(__dirname, '..', '..');
-const CATCH_UP_LIMIT_MS = 60_000;
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
+/** One scenario and restart mode, as catch-up.json holds it; times in ms. */
+interface CatchUpCase {
+  readonly scenario: string;
+  readonly keys: number;
+  readonly valueBytes: number;
+  readonly restart: RestartMode;
+  /** How the leader caught the follower up in every run (`mixed` if the runs differ). */
+  readonly path: 'full resync' | 'delta' | 'mixed';
+  readonly catchUpMs: RunSummary;
+  readonly runs: readonly CatchUpRun[];
 }
 
-/** The leader's `/status`; throws when the node answering is not the leader. */
-async function leaderStatus(client: KvClient, leaderUrl: string): Promise<LeaderStatus> {
-  const status = await client.status({ endpoint: leaderUrl });
-  if (status.role !== 'leader') throw new Error(`${leaderUrl} is not the leader`);
-  return status;
-}
-
-/** One run: returns the ms from the follower being up to its lag reaching 0. */
-async function measureOnce(writes: number, run: number): Promise<{ catchUpMs: number; writeSeconds: number }> {
-  const cluster = await LocalCluster.start({ distDir: DIST_DIR, env: { LOG_LEVEL: 'warn' }, leaderEnv: { WRITE_QUORUM: '2' } });
-  const load = LoadClient.start();
-  const client = new KvClient({ endpoints: cluster.nodes.map((n) => n.url), timeoutMs: 5000 });
-  try {
-    const victim = cluster.followers[cluster.followers.length - 1];
-    await victim.kill();
-    const keys = Array.from({ length: writes }, (_, i) => `catchup-${i}`);
-    const sample = await load.storm({
-      targetUrl: cluster.leader.url,
-      quorum: 2,
-      writes,
-      concurrency: 64,
-      keys,
-      valueSize: 32,
-      label: `catch-up-${run}`,
-      timeLimitMs: 300_000,
-      requestTimeoutMs: 10_000,
-    });
-    if (sample.succeeded !== writes) throw new Error(`only ${sample.succeeded} of ${writes} writes succeeded: ${JSON.stringify(sample.failures)}`);
-
-    await victim.start();
-    const up = performance.now();
-    for (;;) {
-      const status = await leaderStatus(client, cluster.leader.url);
-      const follower = status.followers[status.followers.length - 1];
-      if (follower.lag === 0 && follower.state === 'up') break;
-      if (performance.now() - up > CATCH_UP_LIMIT_MS) throw new Error(`no catch-up within ${CATCH_UP_LIMIT_MS} ms: ${JSON.stringify(follower)}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const catchUpMs = performance.now() - up;
-    const [leaderKeys, victimKeys] = await Promise.all([
-      leaderStatus(client, cluster.leader.url).then((s) => s.keys),
-      client.status({ endpoint: victim.url }).then((s) => s.keys),
-    ]);
-    if (victimKeys !== leaderKeys) throw new Error(`caught-up follower holds ${victimKeys} keys, the leader ${leaderKeys}`);
-    return { catchUpMs, writeSeconds: sample.durationMs / 1000 };
-  } finally {
-    client.close();
-    await load.close();
-    await cluster.stop();
-  }
+function pathOf(runs: readonly CatchUpRun[]): CatchUpCase['path'] {
+  if (runs.every((r) => r.fullResync)) return 'full resync';
+  return runs.every((r) => !r.fullResync) ? 'delta' : 'mixed';
 }
 
 async function main(): Promise<void> {
-  const options = new Command('catchup')
-    .option('--writes <n>', 'writes made while the follower is down', positiveInteger, 100_000)
-    .option('--runs <n>', 'runs; the median is reported', positiveInteger, 3)
-    .option('--out <dir>', 'where catch-up.json goes', path.join('perf-results', `catchup-${new Date().toISOString().replace(/[:.]/g, '-')}`))
-    .parse(process.argv)
-    .opts<{ writes: number; runs: number; out: string }>();
-
+  const plan = parseCatchUpPlan(process.argv.slice(2), new Date());
   const loadAverageStart = os.loadavg()[0];
-  const runs: Array<{ catchUpMs: number; writeSeconds: number }> = [];
-  for (let run = 1; run <= options.runs; run++) {
-    process.stdout.write(`run ${run}/${options.runs}: ${options.writes} writes with one follower down ... `);
-    const result = await measureOnce(options.writes, run);
-    runs.push(result);
-    process.stdout.write(`written in ${result.writeSeconds.toFixed(1)} s; caught up in ${result.catchUpMs.toFixed(0)} ms\n`);
+  const startedAt = new Date().toISOString();
+  const cases: CatchUpCase[] = [];
+  for (const scenario of plan.scenarios) {
+    for (const restart of plan.restarts) {
+      const runs = await measureCatchUpCase(scenario, restart, plan.runs, (line) => process.stdout.write(`${line}\n`));
+      const summary = summarizeRuns(runs.map((r) => r.catchUpMs));
+      cases.push({ scenario: scenario.name, keys: scenario.keys, valueBytes: scenario.valueBytes, restart, path: pathOf(runs), catchUpMs: summary, runs });
+    }
   }
-  const medianMs = percentile(runs.map((r) => r.catchUpMs).sort((a, b) => a - b), 0.5);
   const machine = describeMachine(loadAverageStart);
-  await mkdir(options.out, { recursive: true });
-  await writeFile(path.join(options.out, 'catch-up.json'), JSON.stringify({ writes: options.writes, medianMs, runs, machine }, null, 2));
+  await mkdir(plan.outDir, { recursive: true });
+  const file = path.join(plan.outDir, 'catch-up.json');
+  await writeFile(file, `${JSON.stringify({ startedAt, runsPerCase: plan.runs, cases, machine }, null, 2)}\n`);
+  process.stdout.write('\ncatch-up, from the follower up to lag 0 (target: under 2000 ms); median (runs):\n');
+  for (const c of cases) {
+    process.stdout.write(`  ${c.scenario} ${c.keys} x ${c.valueBytes} B, restart ${c.restart} (${c.path}): ${formatRuns(c.runs.map((r) => r.catchUpMs))}\n`);
+  }
   process.stdout.write(
-    `\ncatch-up of ${options.writes} writes: median ${medianMs.toFixed(0)} ms over ${runs.length} runs (target: under 2000 ms)\n` +
-      `machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
+    `machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}; ` +
       `load average ${machine.loadAverageStart.toFixed(2)} -> ${machine.loadAverageEnd.toFixed(2)}\n` +
-      `results: ${path.join(options.out, 'catch-up.json')}\n`,
+      `results: ${file}\n`,
   );
 }
 
