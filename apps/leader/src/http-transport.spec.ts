@@ -111,3 +111,14 @@ describe('replication request ids and their log lines', () => {
     expect(replicationLines(trace.lines).filter((l) => l.kind === 'heartbeat')[0]).toMatchObject({ level: 10, versions: '' });
   });
 });
+
+describe('requestTimeout', () => {
+  it('gives a batch one more request timeout per MiB it carries; a heartbeat gets the base', async () => {
+    const { requestTimeout } = await import('./http-transport');
+    const heartbeat = ReplicateRequest.parse({ leaderEpoch: 1, entries: [] });
+    expect(requestTimeout(2000, heartbeat)).toBe(2000);
+    const big = 'x'.repeat(1_000_000);
+    const batch = ReplicateRequest.parse({ leaderEpoch: 1, entries: [1, 2, 3].map((v) => ({ key: `k${v}`, version: v, deleted: false, value: big })) });
+    expect(requestTimeout(2000, batch)).toBe(2000 * 3);
+  });
+});

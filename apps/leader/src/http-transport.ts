@@ -10,10 +10,12 @@ import {
   REQUEST_ID_HEADER,
   ReplicateResponse,
   DtoValidationError,
+  entryWireBytes,
   parseEntriesPage,
   type EntriesPage,
   type ReplicateRequest,
 } from '@kv/protocol';
+import type { Entry } from '@kv/store';
 import { versionRanges, type Logger } from '@kv/node-kit';
 import type { RecoveryTransport, ReplicationTransport } from '@kv/replication';
 
@@ -37,6 +39,17 @@ function describe(error: unknown): string {
   }
   if (error instanceof DtoValidationError) return `invalid answer from follower: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A batch of several MiB (a catch-up of large values) takes longer to send, apply and make
+ * durable than a heartbeat: one more request timeout per MiB it carries, so a busy but
+ * healthy follower is not given up on (and the batch not resent) for its size alone.
+ */
+export function requestTimeout(baseMs: number, request: ReplicateRequest): number {
+  let bytes = 0;
+  for (const entry of request.entries) bytes += entryWireBytes(entry as Entry);
+  return baseMs * (1 + Math.floor(bytes / (1024 * 1024)));
 }
 
 const kindOf = (request: ReplicateRequest) => (request.catchUp ? 'catch-up' : request.entries.length === 0 ? 'heartbeat' : 'append');
@@ -94,7 +107,10 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
       };
       let response;
       try {
-        response = await client.post(follower + REPLICATION_PATH, request, { headers: { [REQUEST_ID_HEADER]: requestId } });
+        response = await client.post(follower + REPLICATION_PATH, request, {
+          headers: { [REQUEST_ID_HEADER]: requestId },
+          timeout: requestTimeout(options.requestTimeoutMs, request),
+        });
       } catch (error) {
         return fail(describe(error));
       }

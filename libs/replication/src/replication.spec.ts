@@ -11,6 +11,26 @@ async function settle(cluster: SimulatedCluster, maxMs = 10_000, stepMs = 50): P
 }
 
 describe('replication over a simulated network', () => {
+  it('resumes a catch-up from the batch that failed, not from the start (and still claims it only when whole)', async () => {
+    const cluster = new SimulatedCluster({ replication: { catchUpBatchEntries: 10, maxCatchUpInFlight: 1 } });
+    await cluster.clock.advance(100);
+    cluster.crash(2);
+    await cluster.clock.advance(1000);
+    for (let i = 0; i < 60; i++) cluster.put(`k${i}`, i);
+    await cluster.clock.advance(10);
+    cluster.heal(2);
+    // Let the leader's probe find it and the first batches go, then fail one request.
+    const batchesTo = () => cluster.sent.filter((s) => s.follower === 'sim://f3' && s.request.catchUp && !s.request.catchUp.done);
+    while (batchesTo().length < 3) await cluster.clock.advance(1);
+    cluster.failNextRequests(2, 1);
+    await settle(cluster);
+    const firstKeys = batchesTo().map((s) => s.request.entries[0]?.key);
+    // k0 (the first batch) went once: only the failed batch and those after it went again.
+    expect(firstKeys.filter((k) => k === 'k0')).toHaveLength(1);
+    expect(batchesTo().length).toBeGreaterThan(6);
+    expect(SimulatedCluster.listing(cluster.followers[2].store)).toHaveLength(60);
+  });
+
   it('answers a quorum write once w followers hold it', async () => {
     const cluster = new SimulatedCluster({ minDelayMs: 50, maxDelayMs: 800, seed: 3 });
     await cluster.clock.advance(1000);

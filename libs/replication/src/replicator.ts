@@ -49,6 +49,8 @@ export interface OutgoingMessage {
   readonly generation: number;
   /** For catch-up messages: which pass over the frozen state (a failed batch starts a new one). */
   readonly round: number;
+  /** For a catch-up batch: the version its range starts after (it covers (batchAfter, …]). */
+  readonly batchAfter?: number;
   /** The leader's version when the message was made: writes up to it had arrived. */
   readonly versionAtSend: number;
 }
@@ -115,6 +117,8 @@ interface CatchUp {
   doneSent: boolean;
   /** Passes over the state so far; a failed batch starts the next one. */
   round: number;
+  /** Where each batch of this round still in flight starts: a failure resumes from the lowest. */
+  readonly unacked: Set<number>;
   readonly plan: SyncPlan;
   /**
    * A batch was acknowledged: for a resync, the follower has emptied its store, so live
@@ -341,10 +345,12 @@ export class Replicator {
       if (message.catchUp?.done) {
         c.doneSent = false;
       } else {
-        // A batch is missing: stream again from the start of the same frozen state (nothing
-        // was claimed yet); answers of batches still in flight in this round are ignored.
+        // A batch is missing: stream again from the lowest batch not acknowledged (every batch
+        // below it is applied; nothing is claimed before `done`). Answers of batches still in
+        // flight in this round are ignored: they are sent again.
+        c.cursor = Math.min(message.batchAfter ?? c.from, ...c.unacked);
+        c.unacked.clear();
         c.round++;
-        c.cursor = c.from;
         c.inFlight = 0;
         c.doneSent = false;
       }
@@ -437,6 +443,7 @@ export class Replicator {
       inFlight: 0,
       doneSent: false,
       round: 0,
+      unacked: new Set(),
       opened: false,
       plan,
     };
@@ -474,7 +481,8 @@ export class Replicator {
         sizeOf: entryWireBytes,
         liveOnly: c.resync !== null,
       });
-      out.push(this.message(p, 'catch-up', page.entries, page.entries.map(entryWireBytes), range));
+      out.push({ ...this.message(p, 'catch-up', page.entries, page.entries.map(entryWireBytes), range), batchAfter: c.cursor });
+      c.unacked.add(c.cursor);
       c.cursor = page.coveredThrough;
       c.inFlight++;
       c.readyAt = now + this.delay();
@@ -499,7 +507,10 @@ export class Replicator {
   private release(p: Progress, message: OutgoingMessage): void {
     if (message.kind === 'heartbeat') p.heartbeatInFlight = false;
     else if (message.kind === 'append') p.appendsInFlight--;
-    else if (p.catchUp && message.generation === p.generation && message.round === p.catchUp.round) p.catchUp.inFlight--;
+    else if (p.catchUp && message.generation === p.generation && message.round === p.catchUp.round) {
+      p.catchUp.inFlight--;
+      if (message.batchAfter !== undefined) p.catchUp.unacked.delete(message.batchAfter);
+    }
   }
 
   private message(
