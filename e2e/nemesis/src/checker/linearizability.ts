@@ -45,26 +45,54 @@ export function checkRegister(ops: readonly Op[], options: SearchOptions = {}): 
   const seen = new Set<string>();
   let explored = 0;
 
-  const memoKey = (state: RegisterState) => `${Buffer.from(linearized).toString('latin1')}|${stateKey(state)}`;
+  // The linearized set is remembered by a 64-bit Zobrist hash kept up to date in O(1) per
+  // step (two random 32-bit words per op, XORed in and out), not by the set itself: a key of
+  // n bytes per configuration made long histories cost O(n) per step and gigabytes of memo.
+  // A collision could only prune a configuration wrongly; at 2^-64 per pair it never does in
+  // practice, and the seed is fixed so a run replays.
+  const random = mulberry32(0x9e3779b9);
+  const zobrist = entries.map(() => [random() >>> 0, random() >>> 0] as const);
+  // Required ops by completion time: the earliest one not linearized bounds what may go next.
+  const byComplete = entries.map((_, i) => i).filter((i) => entries[i].required).sort((a, b) => entries[a].complete - entries[b].complete);
 
-  // Iterative DFS: each frame is a configuration and the next candidate index to try.
   interface Frame {
-    state: RegisterState;
-    done: number;
+    readonly state: RegisterState;
+    readonly done: number;
     next: number;
-    limit: number;
-    chosen: number;
+    readonly limit: number;
+    readonly chosen: number;
+    /** Every op before this index is linearized: the scan for candidates starts here. */
+    readonly firstOpen: number;
+    /** byComplete[limitAt] is the earliest-completing required op not linearized. */
+    readonly limitAt: number;
+    readonly hashLo: number;
+    readonly hashHi: number;
   }
-  const limitOf = (): number => {
-    let min = Infinity;
-    for (let i = 0; i < n; i++) if (!linearized[i] && entries[i].required && entries[i].complete < min) min = entries[i].complete;
-    return min;
+  const memoKey = (lo: number, hi: number, state: RegisterState) => `${lo}:${hi}|${stateKey(state)}`;
+  const advanceLimit = (from: number) => {
+    let at = from;
+    while (at < byComplete.length && linearized[byComplete[at]]) at++;
+    return at;
   };
-  const stack: Frame[] = [{ state: options.initial ?? ABSENT, done: 0, next: 0, limit: limitOf(), chosen: -1 }];
-  seen.add(memoKey(stack[0].state));
+  const limitAt0 = advanceLimit(0);
+  const stack: Frame[] = [
+    {
+      state: options.initial ?? ABSENT,
+      done: 0,
+      next: 0,
+      limit: limitAt0 < byComplete.length ? entries[byComplete[limitAt0]].complete : Infinity,
+      chosen: -1,
+      firstOpen: 0,
+      limitAt: limitAt0,
+      hashLo: 0,
+      hashHi: 0,
+    },
+  ];
+  seen.add(memoKey(0, 0, stack[0].state));
   while (stack.length > 0) {
     const frame = stack[stack.length - 1];
     if (frame.done === requiredCount) return { linearizable: true };
+    if (frame.next < frame.firstOpen) frame.next = frame.firstOpen;
     let advanced = false;
     while (frame.next < n) {
       const i = frame.next++;
@@ -73,15 +101,27 @@ export function checkRegister(ops: readonly Op[], options: SearchOptions = {}): 
       if (linearized[i]) continue;
       const after = step(frame.state, entry.op);
       if (after === null) continue;
-      linearized[i] = 1;
-      const key = memoKey(after);
-      if (seen.has(key)) {
-        linearized[i] = 0;
-        continue;
-      }
+      const hashLo = (frame.hashLo ^ zobrist[i][0]) >>> 0;
+      const hashHi = (frame.hashHi ^ zobrist[i][1]) >>> 0;
+      const key = memoKey(hashLo, hashHi, after);
+      if (seen.has(key)) continue;
       seen.add(key);
       if (++explored > budget) return { linearizable: 'unknown', reason: `search budget of ${budget} configurations spent` };
-      stack.push({ state: after, done: frame.done + (entry.required ? 1 : 0), next: 0, limit: limitOf(), chosen: i });
+      linearized[i] = 1;
+      let firstOpen = frame.firstOpen;
+      while (firstOpen < n && linearized[firstOpen]) firstOpen++;
+      const limitAt = advanceLimit(frame.limitAt);
+      stack.push({
+        state: after,
+        done: frame.done + (entry.required ? 1 : 0),
+        next: firstOpen,
+        limit: limitAt < byComplete.length ? entries[byComplete[limitAt]].complete : Infinity,
+        chosen: i,
+        firstOpen,
+        limitAt,
+        hashLo,
+        hashHi,
+      });
       advanced = true;
       break;
     }
@@ -91,6 +131,18 @@ export function checkRegister(ops: readonly Op[], options: SearchOptions = {}): 
     }
   }
   return { linearizable: false };
+}
+
+/** Mulberry32: a small seeded generator for the Zobrist words. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
 }
 
 /**
