@@ -144,13 +144,14 @@ describe('kvctl against a local cluster', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       await put('ls-d', 'live');
       const run = await watching;
-      expect(run.code).toBe(0);
-      expect(run.stdout.trim().split('\n').map((line) => line.split('\t').slice(1, 3))).toEqual([
-        ['put', 'ls-a'],
-        ['put', 'ls-b'],
-        ['put', 'ls-c'],
-        ['put', 'ls-d'],
-      ]);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      const events = run.stdout.trim().split('\n').map((line) => line.split('\t'));
+      // In version order: the backlog (the current entry of each key, in the order they were
+      // written), then the live write.
+      const versions = events.map(([version]) => Number(version));
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+      expect(events.map((e) => e.slice(1, 3)).slice(0, 3).sort()).toEqual([['put', 'ls-a'], ['put', 'ls-b'], ['put', 'ls-c']]);
+      expect(events[3].slice(1, 3)).toEqual(['put', 'ls-d']);
       const json = await kvctl(['--endpoints', watchUrl, '-o', 'json', 'watch', '--prefix', 'ls-d', '--from', '0', '--count', '1']);
       expect(JSON.parse(json.stdout)).toMatchObject({ type: 'put', key: 'ls-d', value: 'live' });
     } finally {
