@@ -112,7 +112,7 @@ export function writeRoutes(service: LeaderService, options: WriteRouteOptions, 
     // the apply nothing awaits once the leader serves.
     const leader = await service.whenServing();
     requireInSyncFollowers(leader);
-    const ticket = conditional(() => leader.put(key, value, bytes, quorum, condition));
+    const ticket = conditional(() => leader.put(key, value, quorum, condition));
     // Applied to the leader's store: reads waiting for this version and watchers go on now.
     onApplied(ticket.entry);
     // For the request's log line: the version is how replication logs name this write.

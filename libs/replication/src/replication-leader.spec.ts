@@ -45,7 +45,7 @@ describe('ReplicationLeader with a journal', () => {
     const { transport, sent } = recordingTransport();
     const leader = leaderWith(journal, transport);
     await flushMicrotasks();
-    const ticket = leader.put('k', 'v', 3, 1);
+    const ticket = leader.put('k', 'v', 1);
     let settled = false;
     void ticket.quorum.then(() => (settled = true));
     await flushMicrotasks();
@@ -63,12 +63,12 @@ describe('ReplicationLeader with a journal', () => {
     const { journal, commits } = manualJournal();
     const leader = leaderWith(journal, recordingTransport().transport);
     await flushMicrotasks();
-    leader.put('a', 1, 1, 1);
+    leader.put('a', 1, 1);
     commits[0].done();
     await flushMicrotasks();
     expect(leader.status()[0]).toMatchObject({ ackedVersion: 1, lag: 0 });
-    leader.put('b', 1, 1, 1);
-    leader.put('c', 1, 1, 1);
+    leader.put('b', 1, 1);
+    leader.put('c', 1, 1);
     await flushMicrotasks();
     // Not durable yet, so not sent: the follower is two behind the version /status shows.
     expect(leader.version).toBe(3);
@@ -84,8 +84,8 @@ describe('ReplicationLeader with a journal', () => {
   it('reserves versions in blocks, in the same record as the write that needs them', async () => {
     const { journal, commits } = manualJournal();
     const leader = leaderWith(journal, recordingTransport().transport);
-    leader.put('a', 1, 1, 0);
-    leader.put('b', 1, 1, 0);
+    leader.put('a', 1, 0);
+    leader.put('b', 1, 0);
     expect(commits.map((c) => c.change.meta)).toEqual<LeaderMeta[]>([
       { epoch: 42, leaderId: '', reservedVersion: 1 + VERSION_RESERVATION_BLOCK, droppedThrough: 0 },
       { epoch: 42, leaderId: '', reservedVersion: 1 + VERSION_RESERVATION_BLOCK, droppedThrough: 0 },
@@ -98,7 +98,7 @@ describe('ReplicationLeader with a journal', () => {
     const store = new VersionedStore();
     store.apply({ key: 'a', version: 7, deleted: false, value: 1 });
     const leader = leaderWith(manualJournal().journal, recordingTransport().transport, 10_007, store);
-    expect(leader.put('b', 2, 1, 0).entry.version).toBe(10_008);
+    expect(leader.put('b', 2, 0).entry.version).toBe(10_008);
     leader.stop();
   });
 });

@@ -185,11 +185,10 @@ export class ReplicationLeader {
   }
 
   /**
-   * Applies a PUT and starts replicating it (the second argument, the value's serialized size,
-   * is measured again with the key). With a `condition`, throws VersionMismatchError (nothing
-   * applied, no version used) unless it holds.
+   * Applies a PUT and starts replicating it. With a `condition`, throws VersionMismatchError
+   * (nothing applied, no version used) unless it holds.
    */
-  put(key: string, value: JsonValue, _bytes: number, quorum: number, condition?: WriteCondition): WriteTicket {
+  put(key: string, value: JsonValue, quorum: number, condition?: WriteCondition): WriteTicket {
     checkCondition(this.store, key, condition);
     return this.write({ key, version: this.store.maxVersion + 1, deleted: false, value }, quorum);
   }

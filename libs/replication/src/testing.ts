@@ -138,7 +138,7 @@ export class SimulatedCluster {
   }
 
   put(key: string, value: JsonValue, quorum = 0): WriteTicket {
-    return this.leader.put(key, value, JSON.stringify(value).length, quorum);
+    return this.leader.put(key, value, quorum);
   }
 
   remove(key: string, quorum = 0): WriteTicket | null {
