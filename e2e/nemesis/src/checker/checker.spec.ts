@@ -126,6 +126,19 @@ describe('checkHistory', () => {
     expect(leaderPiece[0]).toContain('delete k');
   });
 
+  it('takes a follower\'s 404 for a delete only once the follower held it (X-Applied-Version at or above it)', () => {
+    const reads = (appliedAt404: number) => [
+      op('put', 'k', 0, 10, { value: 'a', version: 1 }),
+      op('delete', 'k', 20, 30, { version: 2 }),
+      // The put has not reached f3 yet: absent, at applied version 0.
+      op('read', 'k', 40, 45, { node: 'f3', client: 2, appliedVersion: appliedAt404 }),
+      op('read', 'k', 50, 55, { node: 'f3', client: 2, readValue: 'a', version: 1, appliedVersion: 1 }),
+    ];
+    const final = converged([]);
+    expect(kinds(checkHistory(history(reads(0)), final)).filter((k) => k.startsWith('monotonic'))).toEqual([]);
+    expect(kinds(checkHistory(history(reads(2)), final)).filter((k) => k.startsWith('monotonic'))).toEqual(['monotonic-reads/resurrected-delete']);
+  });
+
   it('reports a follower that does not converge, naming missing keys', () => {
     const ops = [op('put', 'k', 0, 10, { value: 'a', version: 1, w: 1 })];
     const final = { ...converged([{ key: 'k', value: 'a', version: 1 }]), convergedAfterMs: null };

@@ -8,7 +8,10 @@ import type { HistoryIndex } from './history-index';
  * data (restart in memory, wiped DATA_DIR, torn last record).
  * - 200 at v, later 200 at v' < v: stale read;
  * - 200 at v, later 404 with no delete of the key that can be newer than v: lost write;
- * - 404 after a delete at d had completed, later 200 at v < d: resurrected delete.
+ * - 404 after a delete at d had completed, later 200 at v < d: resurrected delete. A
+ *   follower's 404 is that delete only if the node then held every write up to d (its
+ *   `X-Applied-Version` ≥ d): before that, the key may be absent because the older put had
+ *   not arrived yet (replication reorders), and its arrival later is progress, not a resurrection.
  */
 export function checkMonotonicReads(index: HistoryIndex): Anomaly[] {
   const anomalies: Anomaly[] = [];
@@ -60,7 +63,15 @@ export function checkMonotonicReads(index: HistoryIndex): Anomaly[] {
             read: r,
             del: index
               .opsOn(r.key)
-              .find((d) => d.kind === 'delete' && d.status === 200 && d.completeMs !== null && d.completeMs < r.invokeMs && (d.version ?? 0) > (later.version ?? 0)),
+              .find(
+                (d) =>
+                  d.kind === 'delete' &&
+                  d.status === 200 &&
+                  d.completeMs !== null &&
+                  d.completeMs < r.invokeMs &&
+                  (d.version ?? 0) > (later.version ?? 0) &&
+                  (r.appliedVersion === undefined || d.version === undefined || r.appliedVersion >= d.version),
+              ),
           }))
           .find((x) => x.del !== undefined && !excused(x.read));
         if (absentAfterDelete) {
