@@ -60,7 +60,9 @@ async function request(method: string, url: string, body: unknown, timeoutMs: nu
 function writeOutcome(answer: Answer): Outcome {
   if (answer.status === undefined) return answer.refused ? 'fail' : 'info';
   if (answer.status === 200 || answer.status === 404 || answer.status === 412) return 'ok';
-  if (answer.status === 503) return answer.body?.code === 'NOT_ENOUGH_FOLLOWERS' ? 'fail' : 'info';
+  // Refused before anything was applied (API.md: NOT_ENOUGH_FOLLOWERS; UNAVAILABLE while the
+  // leader recovers or after it stood down): nothing happened.
+  if (answer.status === 503) return answer.body?.code === 'NOT_ENOUGH_FOLLOWERS' || answer.body?.code === 'UNAVAILABLE' ? 'fail' : 'info';
   return answer.status >= 500 ? 'info' : 'fail';
 }
 

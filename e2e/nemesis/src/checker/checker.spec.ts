@@ -183,3 +183,30 @@ describe('pruning maybe-applied writes', () => {
     expect(checkRegister(ops).linearizable).toBe(false);
   });
 });
+
+describe('linearizability across leader restarts', () => {
+  const lostAcrossRestart = () => [
+    op('put', 'k', 0, 10, { value: 'a', version: 1 }),
+    // An unacknowledged put the leader applied (a 412 names its version), then the leader dies.
+    op('put', 'k', 20, null, { value: 'b', version: undefined, outcome: 'info', status: undefined }),
+    op('delete', 'k', 25, 30, { ifVersion: 1, status: 412, version: 2 }),
+    // After the restart: the put was never acknowledged and is gone.
+    op('read', 'k', 100, 110, { readValue: 'a', version: 1 }),
+  ];
+
+  it('checks each leader lifetime on its own: a write only observed, never acknowledged, may be lost in a crash', () => {
+    const kill = [{ kind: 'kill' as const, target: 'leader', startMs: 50, endMs: 60, lostData: true }];
+    const within = checkHistory(history(lostAcrossRestart()), converged([{ key: 'k', value: 'a', version: 1 }]));
+    expect(kinds(within)).toContain('linearizability/not-linearizable');
+    const across = checkHistory(history(lostAcrossRestart(), kill), converged([{ key: 'k', value: 'a', version: 1 }]));
+    expect(kinds(across).filter((k) => k.startsWith('linearizability'))).toEqual([]);
+  });
+
+  it('takes a write answered 503 QUORUM_NOT_REACHED as applied on the leader (it names the version kept)', () => {
+    const ops = [
+      op('put', 'k', 0, 10, { value: 'a', version: 1, status: 503, code: 'QUORUM_NOT_REACHED', outcome: 'info' }),
+      op('read', 'k', 20, 30),
+    ];
+    expect(checkRegister(ops).linearizable).toBe(false);
+  });
+});

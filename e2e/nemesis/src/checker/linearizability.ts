@@ -31,12 +31,13 @@ interface Entry {
 export function checkRegister(ops: readonly Op[], options: SearchOptions = {}): LinearizabilityResult {
   const entries: Entry[] = ops
     .filter((op) => op.outcome !== 'fail')
-    .map((op) => ({
-      op,
-      invoke: op.invokeMs,
-      complete: op.outcome === 'ok' && op.completeMs !== null ? op.completeMs : Infinity,
-      required: op.outcome === 'ok',
-    }))
+    .map((op) => {
+      // A 503 QUORUM_NOT_REACHED names the version the leader applied and keeps (API.md): on
+      // the leader it took effect before the answer, like an ok write. Leaving it "maybe"
+      // made every such write a branch of the search.
+      const applied = appliedOnLeader(op);
+      return { op, invoke: op.invokeMs, complete: applied && op.completeMs !== null ? op.completeMs : Infinity, required: applied };
+    })
     .sort((a, b) => a.invoke - b.invoke);
   const n = entries.length;
   const requiredCount = entries.filter((e) => e.required).length;
@@ -146,6 +147,15 @@ function mulberry32(seed: number): () => number {
 }
 
 /**
+ * The op took effect on the leader before its answer: an ok op, or a write answered 503
+ * QUORUM_NOT_REACHED, which names the version the leader applied and keeps (API.md).
+ */
+export function appliedOnLeader(op: Op): boolean {
+  if (op.outcome === 'ok') return op.kind === 'read' || op.status === 200 || op.status === 404 || op.status === 412;
+  return op.status === 503 && op.code === 'QUORUM_NOT_REACHED' && op.version !== undefined;
+}
+
+/**
  * Drops `info` writes that cannot matter: a maybe-applied put whose value no read saw,
  * whose version no condition or 412 names, and that no later delete answered 200 can have deleted. Leaving it out is always a valid choice then,
  * and each one kept doubles the configurations to search.
@@ -159,7 +169,7 @@ export function pruneUnobservedInfo(ops: readonly Op[]): Op[] {
   }
   const conditional = ops.some((o) => o.ifVersion !== undefined);
   // A delete answered 200 saw the key present: any put before its answer may be what it deleted.
-  const deletesSeenPresent = ops.filter((o) => o.kind === 'delete' && o.status === 200 && o.outcome === 'ok');
+  const deletesSeenPresent = ops.filter((o) => o.kind === 'delete' && (o.status === 200 || o.status === 503) && appliedOnLeader(o));
   return ops.filter((o) => {
     if (o.outcome !== 'info' || o.kind !== 'put') return true;
     if (readValues.has(JSON.stringify(o.value ?? null))) return true;
@@ -195,7 +205,7 @@ function closeOverObserved(piece: Op[], all: readonly Op[]): Op[] {
  * T plus the writes those ops observed), then ops from its front that precede everything
  * after them in real time (the state they leave becomes "unknown"), then read-like ops.
  */
-export function shrinkCounterexample(ops: readonly Op[], budget = 200_000): Op[] {
+export function shrinkCounterexample(ops: readonly Op[], budget = 200_000, start: RegisterState = ABSENT): Op[] {
   const sorted = [...ops].sort((a, b) => a.invokeMs - b.invokeMs);
   const fails = (piece: readonly Op[], initial: RegisterState) => checkRegister(piece, { initial, budget }).linearizable === false;
   const cut = (count: number) => closeOverObserved(sorted.slice(0, count), sorted);
@@ -203,12 +213,12 @@ export function shrinkCounterexample(ops: readonly Op[], budget = 200_000): Op[]
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (fails(cut(mid), ABSENT)) hi = mid;
+    if (fails(cut(mid), start)) hi = mid;
     else lo = mid + 1;
   }
   let piece = cut(hi);
-  if (!fails(piece, ABSENT)) return sorted;
-  let initial: RegisterState = ABSENT;
+  if (!fails(piece, start)) return sorted;
+  let initial: RegisterState = start;
   while (piece.length > 1) {
     const [first, ...rest] = piece;
     const precedesRest = first.outcome === 'ok' && first.completeMs !== null && rest.every((o) => o.invokeMs > (first.completeMs as number));
