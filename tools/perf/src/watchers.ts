@@ -1,0 +1,84 @@
+import http from 'node:http';
+
+/** Watchers held open on one node while a storm runs: what 1,000 idle `GET /watch` streams cost. */
+export interface WatcherPool {
+  /** Watchers whose stream answered 200 and is still open. */
+  readonly open: number;
+  /** Events received so far, over every watcher. */
+  readonly events: number;
+  /** Streams that ended or failed before `close()`. */
+  readonly ended: number;
+  /** Closes every stream; resolves once their sockets are gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `count` Server-Sent-Event streams on `nodeUrl` (`GET /watch?prefix=…`, API.md,
+ * *Watch*), each on its own connection, and counts the events they receive (frames ending
+ * in a blank line that carry an `event:` field). Resolves once every stream answered, or
+ * rejects naming the first that did not answer 200 within `timeoutMs`.
+ */
+export async function openWatchers(nodeUrl: string, count: number, options: { prefix?: string; timeoutMs?: number } = {}): Promise<WatcherPool> {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const requests: http.ClientRequest[] = [];
+  const state = { open: 0, events: 0, ended: 0, closing: false };
+  const url = new URL(`/watch${options.prefix === undefined ? '' : `?prefix=${encodeURIComponent(options.prefix)}`}`, nodeUrl);
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const request = http.get(url, { agent, headers: { accept: 'text/event-stream' }, timeout: options.timeoutMs ?? 10_000 }, (response) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new Error(`watch on ${nodeUrl} answered ${response.statusCode}`));
+          return;
+        }
+        request.setTimeout(0);
+        state.open++;
+        let pending = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          pending += chunk;
+          let end: number;
+          while ((end = pending.indexOf('\n\n')) >= 0) {
+            if (/^event:/m.test(pending.slice(0, end))) state.events++;
+            pending = pending.slice(end + 2);
+          }
+        });
+        response.on('close', () => {
+          state.open--;
+          if (!state.closing) state.ended++;
+        });
+        resolve();
+      });
+      request.on('timeout', () => request.destroy(new Error(`watch on ${nodeUrl}: no answer within ${options.timeoutMs ?? 10_000} ms`)));
+      request.on('error', (error) => {
+        if (!state.closing) reject(error);
+      });
+      requests.push(request);
+    });
+  const pool: WatcherPool = {
+    get open() {
+      return state.open;
+    },
+    get events() {
+      return state.events;
+    },
+    get ended() {
+      return state.ended;
+    },
+    async close() {
+      state.closing = true;
+      for (const request of requests) request.destroy();
+      agent.destroy();
+      // Let the sockets' close events run before the caller reads the counts.
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+  try {
+    // A few at a time: a thousand connects at once would overflow the node's accept backlog.
+    for (let i = 0; i < count; i += 50) await Promise.all(Array.from({ length: Math.min(50, count - i) }, one));
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  return pool;
+}
