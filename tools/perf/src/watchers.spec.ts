@@ -4,7 +4,7 @@ import { openWatchers } from './watchers';
 
 /** A node stand-in that streams `events` SSE events to every watcher, then stays open. */
 async function sseServer(events: number, status = 200) {
-  const server = http.createServer((req, res) => {
+  const server = http.createServer((_req, res) => {
     if (status !== 200) return void res.writeHead(status).end();
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(': watching\n\n');
