@@ -3,14 +3,15 @@ import { formatReport } from './report';
 import { leftoverPidsOfLastRun, runNemesis, writeRun, type NemesisRun, type Storage } from './runner';
 
 /**
- * The CI-sized nemesis: one seeded run in memory and one with DATA_DIR and FSYNC=always.
- * Its schedule never restarts the leader without its data (`leaderWipe: false`), so it can
- * pass once today's known faults are fixed. Every node is stopped by PID even on failure.
+ * The CI-sized nemesis: one seeded run in memory and one with DATA_DIR and FSYNC=always,
+ * both also restarting the leader without its data (`leaderWipe`): it must recover the
+ * newest state from its followers (API.md guarantee 7). Every node is stopped by PID even
+ * on failure.
  */
 async function run(storage: Storage, seed: number, seconds: number): Promise<NemesisRun> {
   const started = Date.now();
   const result = await runNemesis({
-    seconds, seed, storage, leaderWipe: false, clients: 6, keys: 8, minDelayMs: 0, maxDelayMs: 100,
+    seconds, seed, storage, leaderWipe: true, clients: 6, keys: 8, minDelayMs: 0, maxDelayMs: 100,
     writeQuorum: 3, replicationTimeoutMs: 2000, distDir: path.resolve('dist'),
     log: (line) => process.stdout.write(`[nemesis ${storage} ${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`),
   });
@@ -34,6 +35,7 @@ describe('nemesis (seeded, CI-sized)', () => {
     const result = await run('memory', 1, 30);
     expect(result.history.ops.length).toBeGreaterThan(500);
     expect(result.history.faults.length).toBeGreaterThan(5);
+    expect(result.history.faults.some((f) => f.target === 'leader' && f.lostData === true)).toBe(true);
     expect(result.anomalies.map((a) => `${a.check}/${a.kind}: ${a.message}`)).toEqual([]);
   });
 

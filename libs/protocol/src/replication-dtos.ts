@@ -191,6 +191,13 @@ export class ReplicateResponse {
   @Max(MAX_SAFE_VERSION)
   droppedThrough?: number;
 
+  /** The highest version a leader told it it had assigned (`leaderVersion`): a recovering leader continues above it. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SAFE_VERSION)
+  seenVersion?: number;
+
   static parse(body: unknown): ReplicateResponse {
     return parseFlat(ReplicateResponse, body, 'replication response');
   }

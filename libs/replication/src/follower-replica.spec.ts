@@ -46,6 +46,20 @@ describe('FollowerReplica', () => {
     expect(replica.appliedVersion).toBe(1);
   });
 
+  it('refuses an older leader once a newer one has spoken, even before joining it (a late duplicate cannot change what it reported)', () => {
+    const store = new VersionedStore();
+    const replica = new FollowerReplica(store, 'f#1');
+    replica.receive(request({ leaderId: 'old', entries: [put('a', 1)] }));
+    // The newer leader asks; the follower keeps its data and does not join yet.
+    replica.receive(ReplicateRequest.parse({ leaderEpoch: 6, leaderId: 'new', entries: [], leaderVersion: 10 }));
+    expect(() => replica.receive(request({ leaderId: 'old', entries: [put('late', 2)] }))).toThrow(StaleLeaderError);
+    expect(store.get('late')).toBeUndefined();
+    // A restart remembers the promise, and what versions leaders said they had assigned.
+    const restarted = new FollowerReplica(new VersionedStore(), 'f#2', replica.meta());
+    expect(() => restarted.receive(request({ leaderId: 'old', entries: [] }))).toThrow(StaleLeaderError);
+    expect(restarted.position().seenVersion).toBe(10);
+  });
+
   it('refuses another leader of the same epoch (two leaders configured against one follower)', () => {
     const replica = new FollowerReplica(new VersionedStore(), 'f#1');
     replica.receive(request({ leaderId: 'leaderA', entries: [put('a', 1)] }));

@@ -23,6 +23,10 @@ export interface FollowerMeta {
   readonly resync?: ResyncMark;
   /** The store's tombstone horizon, which a snapshot of the store alone would not tell. */
   readonly droppedThrough?: number;
+  /** The highest epoch any leader has spoken with: older ones are refused from then on. */
+  readonly promisedEpoch?: number;
+  /** The highest version any leader said it had assigned: a recovering leader continues above it. */
+  readonly seenVersion?: number;
 }
 
 /** A full resync: its number (per leader), its range's end, and whether it is still running. */
@@ -64,6 +68,13 @@ export interface ReceiveResult {
  */
 export class FollowerReplica {
   private epoch: number;
+  /**
+   * The highest epoch heard of, joined or not (Raft's term rule): once a newer leader has
+   * asked, a late message of the older one (a duplicate, a paused process) could change what
+   * this follower told the newer one it holds, so it is refused.
+   */
+  private promised: number;
+  private seen: number;
   private leaderId: string;
   private readonly coverage = new VersionCoverage();
   /** The last resync of this leader; while active, live entries at or below `through` are older than what it brings. */
@@ -78,6 +89,8 @@ export class FollowerReplica {
     private readonly retention?: FollowerRetention,
   ) {
     this.epoch = restored.leaderEpoch;
+    this.promised = Math.max(restored.promisedEpoch ?? 0, restored.leaderEpoch);
+    this.seen = restored.seenVersion ?? 0;
     this.leaderId = restored.leaderId ?? '';
     this.coverage.reset(restored.appliedVersion);
     for (const [from, through] of restored.ranges ?? []) this.coverage.add(from, through);
@@ -105,7 +118,9 @@ export class FollowerReplica {
    */
   receive(request: ReplicateRequest): ReceiveResult {
     const leaderId = request.leaderId ?? '';
-    if (request.leaderEpoch < this.epoch) throw new StaleLeaderError(request.leaderEpoch, this.epoch);
+    if (request.leaderEpoch < this.promised) throw new StaleLeaderError(request.leaderEpoch, this.promised);
+    this.promised = request.leaderEpoch;
+    if (request.leaderVersion !== undefined && request.leaderVersion > this.seen) this.seen = request.leaderVersion;
     if (request.leaderEpoch === this.epoch && leaderId !== this.leaderId && this.leaderId !== '' && leaderId !== '') {
       throw new StaleLeaderError(request.leaderEpoch, this.epoch, `epoch ${this.epoch} belongs to another leader (${this.leaderId})`);
     }
@@ -175,6 +190,7 @@ export class FollowerReplica {
       appliedVersion: this.coverage.watermark,
       ranges: reportedRanges(this.coverage.gaps),
       droppedThrough: this.store.tombstoneHorizon,
+      seenVersion: this.seen,
     });
   }
 
@@ -187,6 +203,8 @@ export class FollowerReplica {
       ...(this.coverage.gaps.length > 0 ? { ranges: this.coverage.gaps.map(([a, b]) => [a, b] as const) } : {}),
       ...(this.resync !== null ? { resync: this.resync } : {}),
       ...(this.store.tombstoneHorizon > 0 ? { droppedThrough: this.store.tombstoneHorizon } : {}),
+      promisedEpoch: this.promised,
+      seenVersion: this.seen,
     };
   }
 

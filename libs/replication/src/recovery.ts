@@ -78,6 +78,13 @@ export interface RecoveryOptions {
 export const RECOVERY_GRACE_MS = 2000;
 
 /**
+ * Versions skipped when a leader recovers without its own durable reservation: more than it
+ * can assign between two messages its followers hear (heartbeats every 250 ms carry its
+ * version), however busy. With DATA_DIR its reservation (VERSION_RESERVATION_BLOCK) does this.
+ */
+export const VERSION_GAP_AFTER_MEMORY_LOSS = 10_000;
+
+/**
  * Followers a leader must hear from before it takes a write: `followers − quorum + 1`
  * intersects every set of `quorum` followers, so it finds every write acknowledged with the
  * configured quorum (writes with a smaller `w` may live on one follower only). At least
@@ -143,11 +150,17 @@ export async function recoverFromFollowers(options: RecoveryOptions): Promise<Re
     });
   }
   const epoch = Math.max(0, ...candidates.map((c) => c.history.epoch)) + 1;
-  const highestSeenVersion = Math.max(
+  const highestReported = Math.max(
     own?.reservedVersion ?? 0,
     own ? own.store.maxVersion : 0,
-    ...[...positions.values()].map((p) => highestHeld(p)),
+    ...[...positions.values()].map((p) => Math.max(highestHeld(p), p.seenVersion ?? 0)),
   );
+  // A leader that lost its memory may have assigned versions no follower heard of (writes
+  // answered 503, or with w=0, in its last moments): continue a reservation block above
+  // what anyone reports, so no version it gave a client is given again (API.md: versions
+  // strictly increase). Nothing to skip in a brand-new cluster.
+  const ownCovers = own !== null && own.reservedVersion >= highestReported;
+  const highestSeenVersion = highestReported > 0 && !ownCovers ? highestReported + VERSION_GAP_AFTER_MEMORY_LOSS : highestReported;
   const heard = [...positions.keys()];
   const unheard = options.followers.filter((f) => !positions.has(f));
   const chosen = chooseBase(candidates);
