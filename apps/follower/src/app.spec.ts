@@ -77,7 +77,7 @@ describe('follower', () => {
     const { app } = setup();
     const res = await request(app).post('/replicate').send(batch([put('b', 2), put('a', 1), { key: 'c', version: 3, deleted: true }]));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ followerId: 'follower-under-test', leaderEpoch: 10, leaderId: '', appliedVersion: 3, ranges: [], droppedThrough: 0 });
+    expect(res.body).toEqual({ followerId: 'follower-under-test', leaderEpoch: 10, leaderId: '', appliedVersion: 3, ranges: [], droppedThrough: 0, seenVersion: 0 });
     expect((await request(app).get('/kv/a')).body).toEqual({ key: 'a', value: 'v1', version: 1 });
     expect((await request(app).get('/kv/c')).status).toBe(404);
     expect((await request(app).get('/kv')).body.items).toHaveLength(2);
