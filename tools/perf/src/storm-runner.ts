@@ -17,6 +17,8 @@ export interface StormTargets {
   readonly followerUrls: readonly string[];
   /** The reference server's URL, when it runs. */
   readonly referenceUrl: string | null;
+  /** The etcd member the storm writes to, when etcd is a target. */
+  readonly etcdUrl?: string | null;
 }
 
 /** The keys every storm writes, the same for each quorum so each check reads the latest writes. */
@@ -29,8 +31,9 @@ const fmt = (value: number | undefined) => (value === undefined ? '-' : value.to
 export async function runStorms(plan: StormPlan, model: DelayModel, targets: StormTargets, load: LoadClient): Promise<StormMeasurement[]> {
   const keys = stormKeys(plan.keys);
   const runStamp = Date.now().toString(36);
-  const spec = (targetUrl: string, quorum: number, writes: number, label: string): StormSpec => ({
+  const spec = (targetUrl: string, quorum: number, writes: number, label: string, target: TargetKind = 'cluster'): StormSpec => ({
     targetUrl,
+    protocol: target === 'etcd' ? 'etcd' : 'kv',
     quorum,
     writes,
     concurrency: plan.concurrency,
@@ -61,10 +64,12 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   const targetUrls: Array<[TargetKind, string]> = [];
   if (targets.referenceUrl) targetUrls.push(['reference', targets.referenceUrl]);
   targetUrls.push(['cluster', targets.leaderUrl]);
+  // After the cluster: the cluster's convergence check runs before etcd's storm starts.
+  if (targets.etcdUrl) targetUrls.push(['etcd', targets.etcdUrl]);
 
   if (plan.warmupWrites > 0) {
     for (const [target, url] of targetUrls) {
-      const sample = await storm(`warm-up ${target}`, spec(url, plan.quorums[0], plan.warmupWrites, 'warmup'));
+      const sample = await storm(`warm-up ${target}`, spec(url, plan.quorums[0], plan.warmupWrites, 'warmup', target));
       // Let the warm-up finish replicating, so none of it is counted in the first storm.
       if (target === 'cluster') await waitConverged(sample.endedAtEpochMs);
     }
@@ -74,7 +79,7 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   for (const quorum of plan.quorums) {
     for (const [target, url] of targetUrls) {
       const countersBefore = target === 'cluster' ? await readReplicationCounters(targets.leaderUrl) : null;
-      const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`));
+      const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`, target));
       let consistency: ConsistencyReport | null = null;
       let replication: ReplicationCost | null = null;
       if (target === 'cluster') {

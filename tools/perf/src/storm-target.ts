@@ -31,6 +31,7 @@ export async function launchLocalCluster(
   distDir: string,
   leaderExtraEnv: Readonly<Record<string, string>> = {},
   durability: StormPlan['durability'] = null,
+  nodeExtraEnv: Readonly<Record<string, string>> = {},
 ): Promise<ClusterTarget> {
   const dataRoot = durability ? await mkdtemp(path.join(os.tmpdir(), 'kv-storm-data-')) : undefined;
   const removeData = async () => {
@@ -43,7 +44,7 @@ export async function launchLocalCluster(
       host: '127.0.0.1',
       distDir,
       dataRoot,
-      env: { LOG_LEVEL: NODE_LOG_LEVEL, ...(durability ? { FSYNC: durability.fsync } : {}) },
+      env: { LOG_LEVEL: NODE_LOG_LEVEL, ...(durability ? { FSYNC: durability.fsync } : {}), ...nodeExtraEnv },
     leaderEnv: {
       MIN_DELAY_MS: String(delays.minDelayMs),
       MAX_DELAY_MS: String(delays.maxDelayMs),
