@@ -8,7 +8,7 @@ import { FollowerReplica } from '@kv/replication';
 import { errorHandler, jsonBody, requestContext, requireClusterToken, type Logger } from '@kv/node-kit';
 import { captureLogs, type LogLine } from '@kv/node-kit/testing';
 import type { LogLevel } from '@kv/node-kit';
-import { createHttpTransport, createRequestSerializer } from './http-transport';
+import { createHttpTransport } from './http-transport';
 import { testLeader } from './test-leader';
 
 /** A follower stand-in over real HTTP (the follower app is another project): token, parse, apply. */
@@ -109,26 +109,5 @@ describe('replication request ids and their log lines', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(replicationLines(debug.lines).filter((l) => l.kind === 'heartbeat')).toEqual([]);
     expect(replicationLines(trace.lines).filter((l) => l.kind === 'heartbeat')[0]).toMatchObject({ level: 10, versions: '' });
-  });
-});
-
-describe('the replication request serializer', () => {
-  it('writes what JSON.stringify writes, each entry serialized once for all followers', () => {
-    const serialize = createRequestSerializer();
-    const entries = [
-      { key: 'a', version: 1, deleted: false, value: { nested: ['x', 1, null, true] } },
-      { key: 'b"\u2028', version: 2, deleted: true },
-      { key: 'big', version: 3, deleted: false, value: 'v'.repeat(20_000) },
-    ];
-    const requests = [
-      Object.assign(new ReplicateRequest(), { leaderEpoch: 2, leaderId: 'abc', leaderVersion: 3, droppedThrough: 0, entries }),
-      Object.assign(new ReplicateRequest(), { leaderEpoch: 2, catchUp: { from: 0, through: 3, resync: 1, done: false }, entries: entries.slice(1) }),
-      Object.assign(new ReplicateRequest(), { leaderEpoch: 2, entries: [] }),
-    ];
-    for (const request of requests) {
-      // Twice: the second time from the cache. Entries come last here, so the text is the same too.
-      for (let i = 0; i < 2; i++) expect(serialize(request)).toBe(JSON.stringify(request));
-      expect(JSON.parse(serialize(request))).toEqual(JSON.parse(JSON.stringify(request)));
-    }
   });
 });

@@ -39,45 +39,6 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A follower's answer to a replication request is a position: a few hundred bytes, never this much. */
-const MAX_ANSWER_BYTES = 64 * 1024;
-
-interface RawAnswer {
-  readonly status: number;
-  readonly text: string;
-}
-
-/** Entries above this size are not kept serialized: the cache would hold a second copy of large values. */
-const CACHED_ENTRY_MAX_BYTES = 16 * 1024;
-const CACHED_ENTRIES = 8192;
-
-/**
- * JSON.stringify(request), with each entry serialized once for every follower it goes to
- * (five followers get the same entry objects, in batches cut differently). The cache is
- * small and first-in first-out: an entry is sent to all followers within moments.
- */
-export function createRequestSerializer(): (request: ReplicateRequest) => string {
-  const cache = new Map<object, string>();
-  const entryJson = (entry: object): string => {
-    let json = cache.get(entry);
-    if (json === undefined) {
-      json = JSON.stringify(entry);
-      if (json.length <= CACHED_ENTRY_MAX_BYTES) {
-        if (cache.size >= CACHED_ENTRIES) cache.delete(cache.keys().next().value as object);
-        cache.set(entry, json);
-      }
-    }
-    return json;
-  };
-  return (request) => {
-    const { entries, ...rest } = request;
-    const head = JSON.stringify(rest);
-    const parts = new Array<string>(entries.length);
-    for (let i = 0; i < entries.length; i++) parts[i] = entryJson(entries[i]);
-    return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"entries":[${parts.join(',')}]}`;
-  };
-}
-
 const kindOf = (request: ReplicateRequest) => (request.catchUp ? 'catch-up' : request.entries.length === 0 ? 'heartbeat' : 'append');
 
 /** The fields of a request's log line; only built when the line is written. */
@@ -117,52 +78,6 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
     maxRedirects: 0,
   });
   const { logger } = options;
-  const tokenHeader: Record<string, string> = options.clusterToken ? { [CLUSTER_TOKEN_HEADER]: options.clusterToken } : {};
-  const serialize = createRequestSerializer();
-
-  /**
-   * The replication hot path: Node's bare `http` on the same keep-alive agents (measured
-   * against axios in docs/perf/vs-etcd: axios' request pipeline was ~10% of the leader's CPU).
-   * axios keeps the ordinary request/response work (`entries`, the recovery).
-   */
-  const post = (follower: string, body: string, requestId: string): Promise<RawAnswer> =>
-    new Promise((resolve, reject) => {
-      const length = Buffer.byteLength(body, 'utf8');
-      if (length > REPLICATION_BODY_LIMIT_BYTES) {
-        reject(new Error(`request body of ${length} bytes is larger than maxBodyLength (${REPLICATION_BODY_LIMIT_BYTES})`));
-        return;
-      }
-      const url = new URL(REPLICATION_PATH, follower);
-      const secure = url.protocol === 'https:';
-      const request = (secure ? https : http).request(
-        url,
-        {
-          method: 'POST',
-          agent: secure ? httpsAgent : httpAgent,
-          headers: { 'content-type': 'application/json', 'content-length': length, [REQUEST_ID_HEADER]: requestId, ...tokenHeader },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let received = 0;
-          response.on('data', (chunk: Buffer) => {
-            received += chunk.length;
-            if (received > MAX_ANSWER_BYTES) {
-              request.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
-              return;
-            }
-            chunks.push(chunk);
-          });
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-          response.on('error', reject);
-        },
-      );
-      request.setTimeout(options.requestTimeoutMs, () => request.destroy(new Error('timeout: no answer within the request timeout')));
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        reject(error.message.startsWith('timeout:') || error.message.includes('larger than') ? error : new Error(error.code ? `${error.code}: ${error.message}` : error.message));
-      });
-      request.end(body);
-    });
-
   // Distinguishes this process's ids from those of an earlier run of the same leader.
   const run = randomBytes(4).toString('hex');
   let sequence = 0;
@@ -177,23 +92,17 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
         traced?.[level]({ ...traceFields(requestId, follower, request, started), error: reason }, 'replication request failed');
         throw new Error(reason);
       };
-      let response: RawAnswer;
+      let response;
       try {
-        response = await post(follower, serialize(request), requestId);
+        response = await client.post(follower + REPLICATION_PATH, request, { headers: { [REQUEST_ID_HEADER]: requestId } });
       } catch (error) {
-        return fail(error instanceof Error ? error.message : String(error));
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(response.text);
-      } catch {
-        body = undefined;
+        return fail(describe(error));
       }
       if (response.status !== 200) {
-        const answer = body as { error?: unknown; code?: unknown } | undefined;
-        const reason = answer?.error;
+        const body = response.data as { error?: unknown; code?: unknown } | undefined;
+        const reason = body?.error;
         const message = `HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`;
-        if (response.status === 409 && answer?.code === 'STALE_LEADER') {
+        if (response.status === 409 && body?.code === 'STALE_LEADER') {
           traced?.[level]({ ...traceFields(requestId, follower, request, started), error: message }, 'replication request failed');
           throw new FollowerRefusedLeader(message);
         }
@@ -201,7 +110,7 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
       }
       let answer: ReplicateResponse;
       try {
-        answer = ReplicateResponse.parse(body);
+        answer = ReplicateResponse.parse(response.data);
       } catch (error) {
         return fail(describe(error));
       }
