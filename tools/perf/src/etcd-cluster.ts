@@ -23,6 +23,8 @@ export interface EtcdTarget {
   readonly launched: boolean;
   /** `etcd --version`'s first line, for the results. */
   readonly version: string | null;
+  /** The members' processes when this run launched them. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -116,7 +118,7 @@ async function findLeader(memberUrls: readonly string[]): Promise<{ url: string;
 export async function connectEtcd(url: string): Promise<EtcdTarget> {
   const { status, body } = await etcdPost(url, '/v3/maintenance/status', {});
   if (status !== 200) throw new Error(`${url} is not an etcd HTTP gateway: /v3/maintenance/status answered ${status}`);
-  return { url, memberUrls: [url], launched: false, version: (body as MemberStatus).version ?? null, stop: async () => undefined };
+  return { url, memberUrls: [url], launched: false, version: (body as MemberStatus).version ?? null, pids: [], stop: async () => undefined };
 }
 
 async function stopMember(child: ChildProcess, graceMs: number): Promise<void> {
@@ -179,7 +181,7 @@ export async function launchEtcd(options: { readonly bin?: string; readonly memb
       const leader = await findLeader(memberUrls);
       if (leader) {
         options.log?.(`etcd: ${members} members (${leader.version ?? 'version unknown'}), data in ${dataRoot}, pids ${children.map((c) => c.pid).join(' ')}, leader ${leader.url}\n`);
-        return { url: leader.url, memberUrls, launched: true, version: leader.version, stop };
+        return { url: leader.url, memberUrls, launched: true, version: leader.version, pids: children.map((c) => c.pid as number), stop };
       }
       if (Date.now() > deadline) throw new Error(`etcd elected no leader within ${options.startTimeoutMs ?? 30_000} ms: ${output.slice(-5).join(' | ')}`);
       await new Promise((resolve) => setTimeout(resolve, 200));

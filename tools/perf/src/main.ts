@@ -84,7 +84,13 @@ async function main(): Promise<number> {
     measurements = await runStorms(
       plan,
       model,
-      { leaderUrl: cluster.leaderUrl, followerUrls: cluster.followerUrls, referenceUrl: reference?.url ?? null, etcdUrl: etcd?.url ?? null },
+      {
+        leaderUrl: cluster.leaderUrl,
+        followerUrls: cluster.followerUrls,
+        referenceUrl: reference?.url ?? null,
+        etcdUrl: etcd?.url ?? null,
+        pids: { cluster: cluster.pids, reference: reference?.pid !== undefined ? [reference.pid] : [], etcd: etcd?.pids ?? [] },
+      },
       load,
     );
   } finally {

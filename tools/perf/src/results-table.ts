@@ -31,6 +31,7 @@ const COLUMNS: readonly Column[] = [
   { header: '1st-read diff', cell: (m) => (m.consistency ? `${m.consistency.firstReadMismatches}/${m.consistency.pairs}` : '-') },
   { header: 'converge ms', cell: (m) => (m.consistency ? (m.consistency.converged ? String(m.consistency.convergeMs) : 'NEVER') : '-') },
   { header: 'entries/req', cell: (m) => ms(m.replication?.entriesPerRequest, 2) },
+  { header: 'CPU ms/write', cell: (m) => ms(m.cpuMsPerWrite, 3) },
 ];
 
 /** A fixed-width table, latencies in ms, one row per storm. */

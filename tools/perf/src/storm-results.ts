@@ -43,6 +43,12 @@ export interface StormMeasurement {
   readonly consistency: ConsistencyReport | null;
   /** The leader's replication requests and entries during the storm and its convergence; cluster storms only. */
   readonly replication: ReplicationCost | null;
+  /**
+   * CPU time (user + system) the target's processes used during the storm, per successful
+   * write, in ms (Linux, targets this run launched). Other work on the machine delays these
+   * processes but does not add to this, so it compares builds where throughput scatters.
+   */
+  readonly cpuMsPerWrite?: number | null;
 }
 
 export interface MachineInfo {

@@ -6,6 +6,7 @@
 import { checkConsistency, type ConsistencyReport } from './consistency-check';
 import type { DelayModel } from './delay-model';
 import type { LoadClient } from './load-client';
+import { cpuMsOf } from './cpu-usage';
 import { PhaseProgress } from './phase-progress';
 import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
@@ -19,6 +20,8 @@ export interface StormTargets {
   readonly referenceUrl: string | null;
   /** The etcd member the storm writes to, when etcd is a target. */
   readonly etcdUrl?: string | null;
+  /** Each target's processes, when this run launched them: their CPU time per write is measured. */
+  readonly pids?: Partial<Record<TargetKind, readonly number[]>>;
 }
 
 /** The keys every storm writes, the same for each quorum so each check reads the latest writes. */
@@ -79,7 +82,11 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   for (const quorum of plan.quorums) {
     for (const [target, url] of targetUrls) {
       const countersBefore = target === 'cluster' ? await readReplicationCounters(targets.leaderUrl) : null;
+      const pids = targets.pids?.[target] ?? [];
+      const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
       const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`, target));
+      const cpuAfter = pids.length > 0 ? cpuMsOf(pids) : null;
+      const cpuMsPerWrite = cpuBefore !== null && cpuAfter !== null && sample.succeeded > 0 ? (cpuAfter - cpuBefore) / sample.succeeded : null;
       let consistency: ConsistencyReport | null = null;
       let replication: ReplicationCost | null = null;
       if (target === 'cluster') {
@@ -93,10 +100,11 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         const countersAfter = await readReplicationCounters(targets.leaderUrl);
         replication = countersBefore && countersAfter ? replicationCost(countersBefore, countersAfter) : null;
       }
-      const measurement = measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication });
+      const measurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite };
       measurements.push(measurement);
       process.stdout.write(
-        `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})\n`,
+        `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})` +
+          `${cpuMsPerWrite !== null ? `, ${cpuMsPerWrite.toFixed(3)} CPU ms per write (${pids.length} processes)` : ''}\n`,
       );
     }
   }
