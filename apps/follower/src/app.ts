@@ -17,6 +17,7 @@ import {
 } from '@kv/node-kit';
 import { FollowerReadiness, type FollowerReplica } from '@kv/replication';
 import { replicationRoute, type FollowerJournal } from './replication-route';
+import type { ReplicationStreams } from './replication-stream';
 
 export interface FollowerAppDeps {
   readonly store: VersionedStore;
@@ -29,6 +30,8 @@ export interface FollowerAppDeps {
   readonly onJournalFailure?: (error: unknown) => void;
   /** MIN_FOLLOWERS_MAX_LAG_MS: /readyz wants the leader heard from, and caught up with, within this (ms). */
   readonly maxLagMs?: number;
+  /** Given the replication streams, so a shutdown can end them. */
+  readonly onStreams?: (streams: ReplicationStreams) => void;
 }
 
 /** The follower's HTTP API (API.md), without listening. */

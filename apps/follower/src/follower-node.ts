@@ -5,11 +5,14 @@ import { FollowerReplica, type FollowerMeta } from '@kv/replication';
 import { FileJournal } from '@kv/persistence';
 import { createRegistry, type FollowerConfig, type Logger } from '@kv/node-kit';
 import { createFollowerApp } from './app';
+import type { ReplicationStreams } from './replication-stream';
 
 export interface FollowerNode {
   readonly app: Express;
   readonly store: VersionedStore;
   readonly replica: FollowerReplica;
+  /** Ends the leader's replication streams once their frames are answered (a shutdown). */
+  stopStreams(): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
     );
   }
   const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined);
+  let streams: ReplicationStreams | undefined;
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
   const app = createFollowerApp({
     store,
@@ -47,6 +51,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
     logger,
     registry,
     journal,
+    onStreams: (created) => (streams = created),
     onJournalFailure: (error) => {
       logger.fatal({ err: error }, 'cannot write to the data directory; stopping so that nothing unsaved is acknowledged');
       options.onFatal?.(error);
@@ -56,6 +61,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
     app,
     store,
     replica,
+    stopStreams: () => streams?.stop(),
     async close() {
       await journal?.close();
     },

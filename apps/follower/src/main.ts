@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     port: config.port,
     host: config.host,
     readyMessage: (url) => `follower ready on ${url}: leader ${config.leaderUrl ?? '(not set)'}`,
+    onStopping: () => node.stopStreams(),
     onShutdown: () => node.close(),
   });
 }

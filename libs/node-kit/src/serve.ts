@@ -11,6 +11,8 @@ export interface ServeOptions {
   readonly readyMessage: (url: string) => string;
   /** Runs once the server listens (a node's start-up work that must not run on a port it cannot bind). */
   readonly onListening?: () => void;
+  /** Runs when a signal asks the node to stop, before waiting for requests in flight: ends long-lived ones (replication streams). */
+  readonly onStopping?: () => void;
   /** Runs after the last in-flight request finished, before exit. */
   readonly onShutdown?: () => Promise<void> | void;
   /** Gives up on in-flight requests after this long. */
@@ -56,6 +58,7 @@ export function serve(app: Express, logger: Logger, options: ServeOptions): Serv
     // close them as they do, or server.close() would wait for the client to hang up.
     const sweep = setInterval(() => server.closeIdleConnections(), 50);
     sweep.unref();
+    options.onStopping?.();
     server.close(async () => {
       clearInterval(sweep);
       try {
