@@ -20,6 +20,7 @@ import {
 } from '@kv/node-kit';
 import { FollowerReadiness, type FollowerReplica } from '@kv/replication';
 import { replicationRoute, type FollowerJournal } from './replication-route';
+import type { ReplicationStreams } from './replication-stream';
 
 export interface FollowerAppDeps {
   readonly store: VersionedStore;
@@ -34,6 +35,8 @@ export interface FollowerAppDeps {
   readonly maxLagMs?: number;
   /** The watchers of `GET /watch` (the node ends them on shutdown); one is made when absent. */
   readonly watchHub?: WatchHub;
+  /** Given the replication streams, so a shutdown can end them. */
+  readonly onStreams?: (streams: ReplicationStreams) => void;
 }
 
 /** The follower's HTTP API (API.md), without listening. */

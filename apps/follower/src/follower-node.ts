@@ -5,6 +5,7 @@ import { FollowerReplica, TombstoneRetention, systemClock, type FollowerMeta } f
 import { FileJournal } from '@kv/persistence';
 import { WatchHub, createRegistry, type FollowerConfig, type Logger } from '@kv/node-kit';
 import { createFollowerApp } from './app';
+import type { ReplicationStreams } from './replication-stream';
 
 export interface FollowerNode {
   readonly app: Express;
@@ -12,6 +13,8 @@ export interface FollowerNode {
   readonly replica: FollowerReplica;
   /** Ends every watch stream (on SIGTERM, before the server waits for its requests). */
   closeWatchers(): void;
+  /** Ends the leader's replication streams once their frames are answered (a shutdown). */
+  stopStreams(): void;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
   }
   // Deletes of the last 60 s stay tellable to watchers (API.md, "Watch").
   const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined, { retention: new TombstoneRetention(), now: systemClock.now });
+  let streams: ReplicationStreams | undefined;
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
   const watchHub = new WatchHub({ store, registry });
   const app = createFollowerApp({
@@ -52,6 +56,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
     logger,
     registry,
     journal,
+    onStreams: (created) => (streams = created),
     onJournalFailure: (error) => {
       logger.fatal({ err: error }, 'cannot write to the data directory; stopping so that nothing unsaved is acknowledged');
       options.onFatal?.(error);
@@ -62,6 +67,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
     store,
     replica,
     closeWatchers: () => watchHub.closeAll(),
+    stopStreams: () => streams?.stop(),
     async close() {
       await journal?.close();
     },

@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     port: config.port,
     host: config.host,
     readyMessage: (url) => `follower ready on ${url}: leader ${config.leaderUrl ?? '(not set)'}`,
-    onStopping: () => node.closeWatchers(),
+    onStopping: () => {
+      node.closeWatchers();
+      node.stopStreams();
+    },
     onShutdown: () => node.close(),
   });
 }

@@ -7,6 +7,7 @@ import {
   MAX_SAFE_VERSION,
   REPLICATION_BODY_LIMIT_BYTES,
   REPLICATION_PATH,
+  REPLICATION_STREAM_PATH,
   ReplicateRequest,
   DtoValidationError,
   entryWireBytes,
@@ -15,6 +16,7 @@ import {
 } from '@kv/protocol';
 import { KvError, jsonBody, requireClusterToken, versionRanges, type Logger } from '@kv/node-kit';
 import { StaleLeaderError, type FollowerReadiness, type FollowerReplica, type ReceiveResult } from '@kv/replication';
+import { ReplicationStreams, type ApplyReplication } from './replication-stream';
 
 /** Makes a follower's changes durable (its DATA_DIR journal), in the order they were made. */
 export interface FollowerJournal {
@@ -34,13 +36,15 @@ export interface ReplicationRouteDeps {
   readonly readiness?: FollowerReadiness;
   /** A request was applied and made durable (before its ack): reads waiting for a version and watchers go on. */
   readonly onApplied?: (result: ReceiveResult) => void;
+  /** Given the replication streams, so a shutdown can end them (they would hold the server open). */
+  readonly onStreams?: (streams: ReplicationStreams) => void;
 }
 
 /**
  * `POST /replicate`: token first (401 before the body is read), then parse and validate,
  * then apply, then make it durable, then ack. A refused request changes nothing.
  */
-export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure, readiness, onApplied }: ReplicationRouteDeps): Router {
+export function replicationRoute({ replica, store, clusterToken, registry, logger, journal, onJournalFailure, readiness, onApplied, onStreams }: ReplicationRouteDeps): Router {
   const requests = new Counter({
     name: 'kv_replication_requests_received_total',
     help: 'Replication requests received, by outcome',
@@ -56,10 +60,11 @@ export function replicationRoute({ replica, store, clusterToken, registry, logge
       if (error !== undefined) requests.inc({ outcome: 'unauthorized' });
       next(error);
     });
-  router.post(REPLICATION_PATH, countedCheckToken, jsonBody(REPLICATION_BODY_LIMIT_BYTES), async (req, res) => {
+  // One request's whole effect, for POST /replicate and each frame of the stream alike.
+  const apply: ApplyReplication = async (body, requestId) => {
     let request: ReplicateRequest;
     try {
-      request = ReplicateRequest.parse(req.body);
+      request = ReplicateRequest.parse(body);
     } catch (error) {
       requests.inc({ outcome: 'invalid' });
       if (error instanceof DtoValidationError) throw new KvError('INVALID_BODY', `invalid replication request: ${error.message}`);
@@ -100,9 +105,16 @@ export function replicationRoute({ replica, store, clusterToken, registry, logge
     if (result.response.leaderEpoch === request.leaderEpoch) readiness?.heard(performance.now(), result.response.appliedVersion, request.leaderVersion);
     requests.inc({ outcome: 'ok' });
     onApplied?.(result);
-    logReplicated(logger, res.locals.requestId, request, result);
-    res.json(result.response);
+    logReplicated(logger, requestId, request, result);
+    return result.response;
+  };
+  router.post(REPLICATION_PATH, countedCheckToken, jsonBody(REPLICATION_BODY_LIMIT_BYTES), async (req, res) => {
+    res.json(await apply(req.body, res.locals.requestId as string));
   });
+  // The same, as frames of one long-lived request per leader connection (replication-stream.ts).
+  const streams = new ReplicationStreams(apply, logger);
+  router.post(REPLICATION_STREAM_PATH, countedCheckToken, streams.handler);
+  onStreams?.(streams);
 
   // A recovering leader reads this follower's state in pages bounded in bytes (API.md
   // guarantee 7). Each page is read in one synchronous step, so it is consistent; the

@@ -2,7 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { VersionedStore } from '@kv/store';
 import type { Registry } from 'prom-client';
 import type { HealthResponse, LeaderStatus } from '@kv/protocol';
-import { ENTRIES_PATH, REPLICATION_PATH, keyProblem } from '@kv/protocol';
+import { ENTRIES_PATH, REPLICATION_PATH, REPLICATION_STREAM_PATH, keyProblem } from '@kv/protocol';
 import {
   KvError,
   NODE_ROUTES,
@@ -97,6 +97,7 @@ export function createLeaderApp({ service, store, writeQuorum, minFollowersToWri
   const notFollower = (_req: unknown, _res: unknown, next: (error: unknown) => void) =>
     next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication'));
   app.post(REPLICATION_PATH, requireClusterToken(clusterToken), notFollower);
+  app.post(REPLICATION_STREAM_PATH, requireClusterToken(clusterToken), notFollower);
   app.post(ENTRIES_PATH, requireClusterToken(clusterToken), notFollower);
   app.use(NODE_ROUTES.refuseOthers());
   app.use(routeNotFound);

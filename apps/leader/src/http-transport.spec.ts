@@ -3,16 +3,17 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { VersionedStore } from '@kv/store';
-import { REPLICATION_PATH, ReplicateRequest } from '@kv/protocol';
+import { REPLICATION_PATH, REPLICATION_STREAM_PATH, ReplicateRequest } from '@kv/protocol';
 import { FollowerReplica } from '@kv/replication';
-import { errorHandler, jsonBody, requestContext, requireClusterToken, type Logger } from '@kv/node-kit';
+import { errorHandler, jsonBody, requestContext, requireClusterToken, routeNotFound, type Logger } from '@kv/node-kit';
 import { captureLogs, type LogLine } from '@kv/node-kit/testing';
 import type { LogLevel } from '@kv/node-kit';
 import { createHttpTransport } from './http-transport';
+import { createRequestSerializer } from './replication-stream';
 import { testLeader } from './test-leader';
 
 /** A follower stand-in over real HTTP (the follower app is another project): token, parse, apply. */
-async function standInFollower(token: string) {
+async function standInFollower(token: string, { stream = true } = {}) {
   const seenIds: string[] = [];
   const replica = new FollowerReplica(new VersionedStore(), 'stand-in');
   const silent = captureLogs('silent').logger;
@@ -22,6 +23,24 @@ async function standInFollower(token: string) {
     seenIds.push(String(req.get('x-request-id')));
     res.json(replica.receive(ReplicateRequest.parse(req.body)).response);
   });
+  // The stream as the follower serves it (apps/follower/src/replication-stream.ts): a frame per line, an answer per frame.
+  if (stream) app.post(REPLICATION_STREAM_PATH, requireClusterToken(token), (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.flushHeaders();
+    let partial = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const frame = JSON.parse(line) as { id: number; requestId: string; body: unknown };
+        seenIds.push(frame.requestId);
+        res.write(`${JSON.stringify({ id: frame.id, status: 200, body: replica.receive(ReplicateRequest.parse(frame.body)).response })}\n`);
+      }
+    });
+    req.on('end', () => res.end());
+  });
+  app.use(routeNotFound);
   app.use(errorHandler(silent));
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
@@ -29,24 +48,28 @@ async function standInFollower(token: string) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seenIds, server };
 }
 
-function leaderOver(followerUrl: string, clusterToken: string, logger: Logger) {
-  const transport = createHttpTransport({ clusterToken, requestTimeoutMs: 2000, logger });
+function leaderOver(followerUrl: string, clusterToken: string, logger: Logger, stream: boolean) {
+  const transport = createHttpTransport({ clusterToken, requestTimeoutMs: 2000, logger, stream });
   const { app, leader } = testLeader({ followers: [followerUrl], transport, writeQuorum: 1, logger });
   return { app, leader, close: () => (leader.stop(), transport.close()) };
 }
 
-describe('replication request ids and their log lines', () => {
+describe.each([
+  ['a POST per request', { leaderStreams: false, followerStreams: true }],
+  ['the replication stream', { leaderStreams: true, followerStreams: true }],
+  ['POSTs to a follower without the stream route', { leaderStreams: true, followerStreams: false }],
+])('replication request ids and their log lines, over %s', (_name, { leaderStreams, followerStreams }) => {
   let follower: Awaited<ReturnType<typeof standInFollower>>;
   const started: Array<() => void> = [];
   const start = (token: string, level: LogLevel) => {
     const logs = captureLogs(level, 'leader');
-    const node = leaderOver(follower.url, token, logs.logger);
+    const node = leaderOver(follower.url, token, logs.logger, leaderStreams);
     started.push(node.close);
     return { ...node, lines: logs.lines };
   };
 
   beforeEach(async () => {
-    follower = await standInFollower('tok');
+    follower = await standInFollower('tok', { stream: followerStreams });
   });
   afterEach(async () => {
     started.splice(0).forEach((close) => close());
@@ -120,5 +143,26 @@ describe('requestTimeout', () => {
     const big = 'x'.repeat(1_000_000);
     const batch = ReplicateRequest.parse({ leaderEpoch: 1, entries: [1, 2, 3].map((v) => ({ key: `k${v}`, version: v, deleted: false, value: big })) });
     expect(requestTimeout(2000, batch)).toBe(2000 * 3);
+  });
+});
+
+describe('the replication request serializer', () => {
+  it('writes what JSON.stringify writes, each entry serialized once for all followers', () => {
+    const serialize = createRequestSerializer();
+    const entries = [
+      { key: 'a', version: 1, deleted: false, value: { nested: ['x', 1, null, true] } },
+      { key: 'b"\u2028', version: 2, deleted: true },
+      { key: 'big', version: 3, deleted: false, value: 'v'.repeat(20_000) },
+    ];
+    // Entries last, so the text is the same as JSON.stringify's, not only its meaning.
+    const requests = [
+      Object.assign(new ReplicateRequest(), { leaderEpoch: 2, leaderId: 'abc', leaderVersion: 3, droppedThrough: 0, entries }),
+      Object.assign(new ReplicateRequest(), { leaderEpoch: 2, catchUp: { from: 0, through: 3, resync: 1, done: false }, entries: entries.slice(1) }),
+      Object.assign(new ReplicateRequest(), { leaderEpoch: 2, entries: [] }),
+    ];
+    for (const request of requests) {
+      // Twice: the second time from the cache.
+      for (let i = 0; i < 2; i++) expect(serialize(request)).toBe(JSON.stringify(request));
+    }
   });
 });

@@ -18,6 +18,10 @@ import {
 import type { Entry } from '@kv/store';
 import { versionRanges, type Logger } from '@kv/node-kit';
 import type { RecoveryTransport, ReplicationTransport } from '@kv/replication';
+import { ReplicationStreams, StreamUnsupported } from './replication-stream';
+
+/** A follower without the stream route is asked again after this long (it may have been upgraded). */
+const STREAM_RETRY_AFTER_MS = 60_000;
 
 /** A follower refused this leader: it follows another one (409 STALE_LEADER). The leader stands down. */
 class FollowerRefusedLeader extends Error {
@@ -30,6 +34,12 @@ export interface HttpTransportOptions {
   readonly requestTimeoutMs: number;
   /** At debug, one line per replication request: its id, follower, versions and outcome. */
   readonly logger?: Logger;
+  /**
+   * Carry replication requests as frames of one long-lived request per follower
+   * (`/replicate/stream`, replication-stream.ts) rather than a POST each; a follower without
+   * that route gets POSTs. Default true.
+   */
+  readonly stream?: boolean;
 }
 
 function describe(error: unknown): string {
@@ -91,6 +101,20 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
     maxRedirects: 0,
   });
   const { logger } = options;
+  const streams = options.stream === false ? null : new ReplicationStreams({ clusterToken: options.clusterToken, requestTimeoutMs: options.requestTimeoutMs });
+  /** Followers that answered 404 to the stream (an older version), until when: they get POSTs meanwhile. */
+  const withoutStream = new Map<string, number>();
+  const useStream = (follower: string) => streams !== null && (withoutStream.get(follower) ?? 0) < Date.now();
+  const sendOnStream = async (follower: string, request: ReplicateRequest, requestId: string): Promise<{ status: number; data: unknown }> => {
+    try {
+      const answer = await (streams as ReplicationStreams).send(follower, request, requestId);
+      return { status: answer.status, data: answer.body };
+    } catch (error) {
+      if (!(error instanceof StreamUnsupported)) throw error;
+      withoutStream.set(follower, Date.now() + STREAM_RETRY_AFTER_MS);
+      return client.post(follower + REPLICATION_PATH, request, { headers: { [REQUEST_ID_HEADER]: requestId } });
+    }
+  };
   // Distinguishes this process's ids from those of an earlier run of the same leader.
   const run = randomBytes(4).toString('hex');
   let sequence = 0;
@@ -105,12 +129,14 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
         traced?.[level]({ ...traceFields(requestId, follower, request, started), error: reason }, 'replication request failed');
         throw new Error(reason);
       };
-      let response;
+      let response: { status: number; data: unknown };
       try {
-        response = await client.post(follower + REPLICATION_PATH, request, {
-          headers: { [REQUEST_ID_HEADER]: requestId },
-          timeout: requestTimeout(options.requestTimeoutMs, request),
-        });
+        response = useStream(follower)
+          ? await sendOnStream(follower, request, requestId)
+          : await client.post(follower + REPLICATION_PATH, request, {
+              headers: { [REQUEST_ID_HEADER]: requestId },
+              timeout: requestTimeout(options.requestTimeoutMs, request),
+            });
       } catch (error) {
         return fail(describe(error));
       }
@@ -160,6 +186,7 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
       }
     },
     close() {
+      streams?.close();
       httpAgent.destroy();
       httpsAgent.destroy();
     },

@@ -94,7 +94,12 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   }
   const clock = options.clock ?? systemClock;
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
-  const transport = createHttpTransport({ clusterToken: config.clusterToken, requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS, logger });
+  const transport = createHttpTransport({
+    clusterToken: config.clusterToken,
+    requestTimeoutMs: REPLICATION_REQUEST_TIMEOUT_MS,
+    logger,
+    stream: config.replicationStream === 'on',
+  });
   const service = new LeaderService(config.followers.length, config.replicationTimeoutMs);
   const metrics = leaderMetrics(registry, () => service.leader);
   const watchHub = new WatchHub({ store, registry });

@@ -96,7 +96,8 @@ describe('followers never miss a write', () => {
       cluster = await LocalCluster.start({
         followers: 2,
         ports: [leaderPort, f1Port, f2Port],
-        leaderEnv: { WRITE_QUORUM: '2', FOLLOWERS: `http://127.0.0.1:${f1Port},http://127.0.0.1:${proxy.port}` },
+        // The proxy fails requests one by one: a POST per request, not the replication stream.
+        leaderEnv: { WRITE_QUORUM: '2', FOLLOWERS: `http://127.0.0.1:${f1Port},http://127.0.0.1:${proxy.port}`, REPLICATION_STREAM: 'off' },
       });
       await waitFor(async () => (await followerStatuses(cluster!.leader.url)).every((f) => f.state === 'up'), 5000, () => 'followers up');
       proxy.failNext('http-500', 'drop-connection');

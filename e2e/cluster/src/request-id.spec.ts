@@ -76,11 +76,11 @@ describe('a request id followed across nodes (LOG_LEVEL=debug)', () => {
       // Follower: the replication request that applied that version, under the leader's id for it ...
       const replicated = await replicatedLine(follower, res.body.version);
       expect(replicated).toMatchObject({ node: follower.name, level: 20, requestId: expect.stringMatching(/^rep-[0-9a-f]{8}-\d+$/) });
-      // ... and node-kit's request line under the same id, once.
+      // ... and a request line under the same id, once (node-kit's for a POST, the stream's for a frame).
       const lines = () => logLines(follower).filter((l) => l.msg === 'request' && l.requestId === replicated.requestId);
       await waitFor(async () => lines().length > 0, 2000, () => `no request line for ${String(replicated.requestId)}`);
       expect(lines()).toEqual([
-        expect.objectContaining({ method: 'POST', url: '/replicate', status: 200 }),
+        expect.objectContaining({ method: 'POST', url: expect.stringMatching(/^\/replicate(\/stream)?$/), status: 200 }),
       ]);
     }
   });

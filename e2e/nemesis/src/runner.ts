@@ -100,6 +100,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisRun> {
         MIN_DELAY_MS: String(options.minDelayMs),
         MAX_DELAY_MS: String(options.maxDelayMs),
         REPLICATION_TIMEOUT_MS: String(options.replicationTimeoutMs),
+        // The link proxies delay, duplicate and reorder each request: the leader sends a POST per request.
+        REPLICATION_STREAM: 'off',
       },
     });
     for (const node of cluster.nodes) if (node.pid !== undefined) pids.add(node.pid);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,15 +82,41 @@ describe('perf storm (built tool against real processes)', () => {
 
   it('launches its own cluster and the reference server, profiles the leader, and stops all when done', async () => {
     const out = path.join(outRoot, 'launched');
-    const run = await runStormCli(['--mode', 'throughput', '--writes', '100', '--concurrency', '8', '--quorums', '2', '--warmup', '20', '--profile-leader', '--out', out]);
+    const run = await runStormCli(['--mode', 'throughput', '--writes', '100', '--concurrency', '8', '--quorums', '2', '--warmup', '20', '--profile-leader', '--profile-nodes', '--out', out]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(readFileSync(path.join(out, 'leader-profile.txt'), 'utf8')).toMatch(/^leader CPU profile: \d+ ms sampled/);
+    // All six processes, leader first.
+    const busy = readFileSync(path.join(out, 'node-profiles.txt'), 'utf8').split('\n\n')[0].split('\n').slice(1);
+    expect(busy.map((line) => line.split('-')[0])).toEqual(['leader', 'follower', 'follower', 'follower', 'follower', 'follower']);
     const results = readResults(out);
     expect(results.settings).toMatchObject({ launchedCluster: true, delayModel: { followers: 5, minDelayMs: 0, maxDelayMs: 0 } });
     expect(results.measurements.map((m) => [m.target, m.quorum, m.succeeded])).toEqual([['reference', 2, 100], ['cluster', 2, 100]]);
     expect(results.throughputRatio).toEqual([{ quorum: 2, ratio: expect.any(Number) }]);
     // The run's own leader is gone once the tool has exited.
     await expect(fetch(`${results.settings.leaderUrl}/health`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+  });
+
+  // etcd is for benchmarks, never a CI requirement: without it this one is skipped, the next one runs.
+  const etcdInstalled = spawnSync('etcd', ['--version']).status === 0;
+  (etcdInstalled ? it : it.skip)('storms etcd beside the cluster: six members launched on loopback with data on disk, stopped by PID afterwards', async () => {
+    const out = path.join(outRoot, 'etcd');
+    const run = await runStormCli([...existingCluster(), '--max-delay', '0', '--min-delay', '0', '--writes', '60', '--concurrency', '4', '--quorums', '3', '--warmup', '10', '--launch-etcd', '--out', out], 90_000);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const results = readResults(out) as Results & { etcd?: { members: number; launched: boolean }; etcdRatio?: Array<{ quorum: number; ratio: number }> };
+    expect(results.etcd).toMatchObject({ members: 6, launched: true });
+    expect(results.measurements.map((m) => [m.target, m.succeeded])).toEqual([['cluster', 60], ['etcd', 60]]);
+    expect(results.etcdRatio).toEqual([{ quorum: 3, ratio: expect.any(Number) }]);
+    const pids = /pids ([\d ]+), leader/.exec(run.stdout)?.[1].trim().split(' ').map(Number) ?? [];
+    expect(pids).toHaveLength(6);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  }, 120_000);
+
+  it('skips the etcd target with a notice when etcd is not installed', async () => {
+    const out = path.join(outRoot, 'no-etcd');
+    const run = await runStormCli([...existingCluster(), '--min-delay', '0', '--max-delay', '0', '--writes', '10', '--concurrency', '2', '--quorums', '1', '--warmup', '0', '--launch-etcd', '--etcd-bin', '/nonexistent/etcd', '--out', out]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/etcd: \/nonexistent\/etcd not found, skipping the etcd target/);
+    expect(readResults(out).measurements.map((m) => m.target)).toEqual(['cluster']);
   });
 
   it('fails loudly, with exit code 1, when a follower never converges', async () => {

@@ -26,6 +26,7 @@ describe('parseLeaderConfig', () => {
       replicationTimeoutMs: 5000,
       minFollowersToWrite: 0,
       minFollowersMaxLagMs: 10000,
+      replicationStream: 'on',
       clusterToken: null,
       dataDir: null,
       fsync: 'always',
@@ -45,8 +46,9 @@ describe('parseLeaderConfig', () => {
       PORT: '9000', HOST: '127.0.0.1', FOLLOWERS: followers, WRITE_QUORUM: '5', MIN_DELAY_MS: '50',
       MAX_DELAY_MS: '800', REPLICATION_TIMEOUT_MS: '100', CLUSTER_TOKEN: 's3cret', DATA_DIR: '/data', LOG_LEVEL: 'debug',
       NODE_NAME: 'boss', FSYNC: 'batch', MIN_FOLLOWERS_TO_WRITE: '5', MIN_FOLLOWERS_MAX_LAG_MS: '1500',
+      REPLICATION_STREAM: 'off',
     });
-    expect(config).toMatchObject({ minFollowersToWrite: 5, minFollowersMaxLagMs: 1500 });
+    expect(config).toMatchObject({ minFollowersToWrite: 5, minFollowersMaxLagMs: 1500, replicationStream: 'off' });
     expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', writeQuorum: 5, minDelayMs: 50, maxDelayMs: 800,
       replicationTimeoutMs: 100, clusterToken: 's3cret', dataDir: '/data', logLevel: 'debug', nodeName: 'boss', fsync: 'batch' });
     expect(Object.isFrozen(config)).toBe(true);
@@ -71,6 +73,7 @@ describe('parseLeaderConfig', () => {
     [{ MIN_FOLLOWERS_MAX_LAG_MS: '0' }, /MIN_FOLLOWERS_MAX_LAG_MS must be an integer from 1 to 3600000/],
     [{ MIN_FOLLOWERS_MAX_LAG_MS: 'soon' }, /MIN_FOLLOWERS_MAX_LAG_MS must be/],
     [{ MIN_FOLLOWERS_MAX_LAG_MS: '-5' }, /MIN_FOLLOWERS_MAX_LAG_MS must be/],
+    [{ REPLICATION_STREAM: 'yes' }, /REPLICATION_STREAM must be one of/],
     [{ FSYNC: 'sometimes' }, /FSYNC must be one of always, batch, off/],
   ])('refuses %j naming the variable', (env, message) => {
     expect(problems(() => parseLeaderConfig(env))).toMatch(message);

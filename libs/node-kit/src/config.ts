@@ -25,6 +25,11 @@ export interface LeaderConfig extends NodeConfig {
   readonly minFollowersToWrite: number;
   /** MIN_FOLLOWERS_MAX_LAG_MS: the in-sync window (ms), see libs/replication in-sync.ts. */
   readonly minFollowersMaxLagMs: number;
+  /**
+   * REPLICATION_STREAM: `on` carries replication as frames of one long-lived request per
+   * follower; `off`, a POST per request (what a per-request proxy in front of a follower sees).
+   */
+  readonly replicationStream: 'on' | 'off';
 }
 
 export interface FollowerConfig extends NodeConfig {
@@ -147,6 +152,7 @@ export function parseLeaderConfig(env: Env): LeaderConfig {
     replicationTimeoutMs,
     minFollowersToWrite,
     minFollowersMaxLagMs,
+    replicationStream: read.oneOf('REPLICATION_STREAM', ['on', 'off'] as const, 'on'),
   });
 }
 

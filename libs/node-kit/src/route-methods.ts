@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { ENTRIES_PATH, REPLICATION_PATH } from '@kv/protocol';
+import { ENTRIES_PATH, REPLICATION_PATH, REPLICATION_STREAM_PATH } from '@kv/protocol';
 import { methodNotAllowed } from './error-handler';
 
 export type MethodTable = ReadonlyArray<readonly [path: string, methods: readonly string[]]>;
@@ -48,6 +48,7 @@ export const NODE_ROUTES = new RouteMethods([
   ['/kv', ['GET']],
   ['/kv/:key', ['GET', 'PUT', 'DELETE']],
   [REPLICATION_PATH, ['POST']],
+  [REPLICATION_STREAM_PATH, ['POST']],
   [ENTRIES_PATH, ['POST']],
   ['/health', ['GET']],
   ['/livez', ['GET']],

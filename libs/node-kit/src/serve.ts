@@ -12,8 +12,8 @@ export interface ServeOptions {
   /** Runs once the server listens (a node's start-up work that must not run on a port it cannot bind). */
   readonly onListening?: () => void;
   /**
-   * Runs as soon as a signal arrives: ends responses that never finish by themselves (watch
-   * streams), so the in-flight requests the server waits for can finish.
+   * Runs as soon as a signal arrives, before waiting for requests in flight: ends responses
+   * that never finish by themselves (watch streams, replication streams).
    */
   readonly onStopping?: () => void;
   /** Runs after the last in-flight request finished, before exit. */
@@ -62,6 +62,7 @@ export function serve(app: Express, logger: Logger, options: ServeOptions): Serv
     // close them as they do, or server.close() would wait for the client to hang up.
     const sweep = setInterval(() => server.closeIdleConnections(), 50);
     sweep.unref();
+    options.onStopping?.();
     server.close(async () => {
       clearInterval(sweep);
       try {

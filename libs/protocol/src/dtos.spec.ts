@@ -2,6 +2,8 @@ import { DtoValidationError, ListRequestQuery, MAX_VALUE_DEPTH, PutValueRequest,
 import { parse as parseQuery } from 'node:querystring';
 import { jsonValueProblem } from './json-value';
 import { isWellFormedEntry } from './replication-dtos';
+import fc from 'fast-check';
+import { copyInto, problemsOf as problemsOfDto } from './validate';
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -212,5 +214,39 @@ describe('hostile shapes', () => {
       expect(error.message).toMatch(/entries\.9 must be a JSON object; and 19990 more$/);
       expect(error.message.length).toBeLessThan(500);
     }
+  });
+});
+
+describe('the fast accept paths of the client write path', () => {
+  // The full class-validator verdict, without the fast path in front of it.
+  const fullPut = (body: Record<string, unknown>) => problemsOfDto(copyInto(new PutValueRequest(), body, '', []));
+  const fullQuery = (query: Record<string, unknown>) => problemsOfDto(copyInto(new WriteQuery(), query, '', []));
+
+  it('PutValueRequest.parse accepts exactly what class-validator accepts', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ value: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom<unknown>(undefined, JSON.parse('['.repeat(MAX_VALUE_DEPTH + 1) + ']'.repeat(MAX_VALUE_DEPTH + 1)))), vaule: fc.constant(1) }, { requiredKeys: [] }),
+        (body) => {
+          const valid = fullPut(body).length === 0;
+          if (valid) expect(PutValueRequest.parse(body).value).toBe(body.value);
+          else expect(() => PutValueRequest.parse(body)).toThrow(DtoValidationError);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('WriteQuery.parse accepts exactly what class-validator accepts, empty parameters as absent', () => {
+    const parameter = fc.oneof(fc.constantFrom<unknown>('0', '3', '01', '-1', '', '1.5', '9999999999', '9007199254740991', 'x', ['1', '2']), fc.nat().map(String));
+    fc.assert(
+      fc.property(fc.record({ w: parameter, ifVersion: parameter, other: fc.constant('1') }, { requiredKeys: [] }), (query) => {
+        const present = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
+        const valid = fullQuery(present).length === 0;
+        if (valid) expect({ ...WriteQuery.parse(query) }).toEqual(present);
+        else expect(() => WriteQuery.parse(query)).toThrow(DtoValidationError);
+      }),
+      { numRuns: 500 },
+    );
+    expect(WriteQuery.parse(parseQuery('w=3&ifVersion=7'))).toMatchObject({ w: '3', ifVersion: '7' });
   });
 });

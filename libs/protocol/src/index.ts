@@ -18,6 +18,8 @@ export { DtoValidationError, MAX_PROBLEMS_IN_MESSAGE, assertValid } from './vali
 export type { DtoProblem } from './validate';
 export type * from './responses';
 export const REPLICATION_PATH = '/replicate';
+/** The same requests as frames of one long-lived request per leader connection (newline-delimited JSON). */
+export const REPLICATION_STREAM_PATH = '/replicate/stream';
 /** A follower's state in pages, for a leader recovering it. */
 export const ENTRIES_PATH = '/replicate/entries';
 export const CLUSTER_TOKEN_HEADER = 'x-cluster-token';

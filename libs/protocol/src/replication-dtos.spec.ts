@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { MAX_KEY_BYTES, MAX_SAFE_VERSION, MAX_VALUE_DEPTH } from './limits';
-import { ReplicateRequest, ReplicatedEntry, isWellFormedEntry } from './replication-dtos';
+import { ReplicateRequest, ReplicateResponse, ReplicatedEntry, isWellFormedEntry, isWellFormedResponse } from './replication-dtos';
 import { DtoValidationError, copyInto, problemsOf, type DtoProblem } from './validate';
 
 /** What class-validator says about one entry: the verdict the fast path must match. */
@@ -81,5 +81,46 @@ describe('isWellFormedEntry (the fast accept path of replication)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('isWellFormedResponse (the fast accept path of every replication answer)', () => {
+  const full = (body: Record<string, unknown>) => {
+    const problems: DtoProblem[] = [];
+    const dto = copyInto(new ReplicateResponse(), body, '', problems);
+    return [...problems, ...problemsOf(dto)];
+  };
+  const responseLike = fc.record(
+    {
+      followerId: fc.oneof(fc.string({ minLength: 0, maxLength: 5 }), fc.constantFrom<unknown>('f'.repeat(128), 'f'.repeat(129), 1, null)),
+      leaderEpoch: fc.oneof(fc.nat(), fc.constantFrom<unknown>(-1, 1.5, MAX_SAFE_VERSION + 1, '1', null)),
+      leaderId: fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom<unknown>('i'.repeat(64), 'i'.repeat(65), 7, null)),
+      appliedVersion: fc.oneof(fc.nat(), fc.constantFrom<unknown>(-1, 0.5, NaN, '3')),
+      ranges: fc.oneof(
+        fc.array(fc.tuple(fc.nat(50), fc.nat(50)), { maxLength: 4 }),
+        fc.constantFrom<unknown>([[1, 2], [4, 9]], [[2, 1]], [[1, 2], [2, 3]], [[1]], [[1, 2, 3]], [['1', 2]], 'x', null, Array.from({ length: 257 }, (_, i) => [2 * i, 2 * i])),
+      ),
+      droppedThrough: fc.oneof(fc.nat(), fc.constantFrom<unknown>(-1, 2.5, null)),
+      seenVersion: fc.oneof(fc.nat(), fc.constantFrom<unknown>(-1, 2.5, MAX_SAFE_VERSION + 1, null)),
+      extra: fc.constant<unknown>(1),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('accepts only what class-validator accepts, and parse gives the same answer either way', () => {
+    fc.assert(
+      fc.property(responseLike, (body) => {
+        const valid = full(body).length === 0;
+        // Fast accepts imply valid; a valid answer the fast path declines still parses (the full way).
+        if (isWellFormedResponse(body)) expect(valid).toBe(true);
+        if (valid) expect(ReplicateResponse.parse(body)).toEqual(Object.assign(new ReplicateResponse(), body));
+        else expect(() => ReplicateResponse.parse(body)).toThrow(DtoValidationError);
+      }),
+      { numRuns: 1000 },
+    );
+    const typical = { followerId: 'f-1', leaderEpoch: 3, leaderId: 'abc', appliedVersion: 10, ranges: [[12, 12]], droppedThrough: 4, seenVersion: 12 };
+    expect(isWellFormedResponse(typical)).toBe(true);
+    expect(isWellFormedResponse({ ...typical, __proto__: null })).toBe(true);
+    expect(isWellFormedResponse(JSON.parse('{"followerId":"f","leaderEpoch":1,"appliedVersion":1,"__proto__":{}}'))).toBe(false);
   });
 });

@@ -198,9 +198,40 @@ export class ReplicateResponse {
   @Max(MAX_SAFE_VERSION)
   seenVersion?: number;
 
+  /** Every answer the leader gets goes through here: the well-formed ones skip class-validator's metadata walk. */
   static parse(body: unknown): ReplicateResponse {
+    if (isWellFormedResponse(body)) return Object.assign(new ReplicateResponse(), body);
     return parseFlat(ReplicateResponse, body, 'replication response');
   }
+}
+
+const RESPONSE_PROPERTIES: ReadonlySet<string> = new Set(['followerId', 'leaderEpoch', 'leaderId', 'appliedVersion', 'ranges', 'droppedThrough', 'seenVersion']);
+const isVersion = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/**
+ * The accept path for a follower's answer: true only for an answer class-validator finds
+ * nothing wrong with (replication-dtos.spec.ts holds the two to the same verdict); anything
+ * else goes the full way, for its messages. The leader parses one per replication request.
+ */
+export function isWellFormedResponse(body: unknown): body is ReplicateResponse {
+  if (!isPlainObject(body)) return false;
+  for (const property of Object.keys(body)) if (!RESPONSE_PROPERTIES.has(property)) return false;
+  const { followerId, leaderEpoch, leaderId, appliedVersion, ranges, droppedThrough, seenVersion } = body;
+  if (typeof followerId !== 'string' || followerId.length < 1 || followerId.length > 128) return false;
+  if (!isVersion(leaderEpoch) || !isVersion(appliedVersion)) return false;
+  if (leaderId !== undefined && (typeof leaderId !== 'string' || leaderId.length > 64)) return false;
+  if (droppedThrough !== undefined && !isVersion(droppedThrough)) return false;
+  if (seenVersion !== undefined && !isVersion(seenVersion)) return false;
+  if (ranges === undefined) return true;
+  if (!Array.isArray(ranges) || ranges.length > MAX_REPORTED_RANGES) return false;
+  let previous = -1;
+  for (const pair of ranges) {
+    if (!Array.isArray(pair) || pair.length !== 2) return false;
+    const [from, through] = pair as unknown[];
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(through) || (from as number) <= previous || (through as number) < (from as number)) return false;
+    previous = through as number;
+  }
+  return true;
 }
 
 /** `POST /replicate/entries`: a page of a follower's state, for a leader recovering it (API.md guarantee 7). */

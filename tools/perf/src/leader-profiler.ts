@@ -21,7 +21,9 @@ if (dir) {
     session.post('Profiler.stop', (error, result) => {
       if (error) return;
       mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, `leader-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+      // Named by role (the app directory: leader, follower), so one directory holds a whole cluster's.
+      const role = path.basename(path.dirname(process.argv[1] ?? 'leader')) || 'node';
+      writeFileSync(path.join(dir, `${role}-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
     });
   });
 }

@@ -85,6 +85,21 @@ describe('runStorm', () => {
     }
   });
 
+  it("speaks etcd's HTTP gateway with protocol etcd: POST /v3/kv/put, base64 key and value", async () => {
+    const leader = await fakeLeader(() => ({ status: 200 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 6, concurrency: 2, protocol: 'etcd' }), agent());
+      expect(sample).toMatchObject({ attempted: 6, succeeded: 6 });
+      expect(new Set(leader.requests.map((r) => r.url))).toEqual(new Set(['/v3/kv/put']));
+      const puts = leader.requests.map((r) => JSON.parse(r.body) as { key: string; value: string });
+      expect(new Set(puts.map((p) => Buffer.from(p.key, 'base64').toString()))).toEqual(new Set(['a', 'b/c']));
+      const values = puts.map((p) => Buffer.from(p.value, 'base64').toString());
+      expect(values.every((v) => v.length === 16 && v.startsWith('test#'))).toBe(true);
+    } finally {
+      await leader.close();
+    }
+  });
+
   it('counts failures by kind and keeps their latency out of the samples', async () => {
     const leader = await fakeLeader((_url, body) => ({ status: body.includes('#1') ? 503 : 200 }));
     try {

@@ -2,6 +2,9 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { StormSample, StormSpec } from './storm-spec';
 
+/** etcd's HTTP gateway (grpc-gateway) for a KV put; etcd 3.4 serves it under /v3. */
+export const ETCD_PUT_PATH = '/v3/kv/put';
+
 type WriteOutcome = { readonly ok: true } | { readonly ok: false; readonly kind: string };
 
 /** The value of write number `seq`: unique per storm and write, padded to the asked size. */
@@ -16,7 +19,7 @@ export function stormValue(label: string, seq: number, size: number): string {
  * client's axios path sustained 10-30% fewer PUTs/s (710-879/s against 784-1238/s), CPU the
  * generator would take from the nodes it measures.
  */
-function put(agent: http.Agent, target: URL, path: string, body: string, timeoutMs: number): Promise<WriteOutcome> {
+function put(agent: http.Agent, target: URL, method: string, path: string, body: string, timeoutMs: number): Promise<WriteOutcome> {
   return new Promise((resolve) => {
     const request = http.request(
       {
@@ -24,7 +27,7 @@ function put(agent: http.Agent, target: URL, path: string, body: string, timeout
         hostname: target.hostname,
         port: target.port,
         path,
-        method: 'PUT',
+        method,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (response) => {
@@ -48,8 +51,17 @@ function put(agent: http.Agent, target: URL, path: string, body: string, timeout
 export async function runStorm(spec: StormSpec, agent: http.Agent, onCompleted: (completed: number) => void = () => undefined): Promise<StormSample> {
   const latencies = new Float64Array(spec.writes);
   const failures: Record<string, number> = {};
-  // Paths are built once: the generator shares the CPU with the cluster it measures.
-  const paths = spec.keys.map((key) => `/kv/${encodeURIComponent(key)}?w=${spec.quorum}`);
+  // Paths and keys are built once: the generator shares the CPU with the cluster it measures.
+  const etcd = spec.protocol === 'etcd';
+  const method = etcd ? 'POST' : 'PUT';
+  const paths = spec.keys.map((key) => (etcd ? ETCD_PUT_PATH : `/kv/${encodeURIComponent(key)}?w=${spec.quorum}`));
+  const etcdKeys = etcd ? spec.keys.map((key) => Buffer.from(key, 'utf8').toString('base64')) : [];
+  const bodyOf = (seq: number): string => {
+    const value = stormValue(spec.label, seq, spec.valueSize);
+    return etcd
+      ? JSON.stringify({ key: etcdKeys[seq % etcdKeys.length], value: Buffer.from(value, 'utf8').toString('base64') })
+      : JSON.stringify({ value });
+  };
   const target = new URL(spec.targetUrl);
   let issued = 0;
   let succeeded = 0;
@@ -62,9 +74,9 @@ export async function runStorm(spec: StormSpec, agent: http.Agent, onCompleted: 
   const writer = async (): Promise<void> => {
     while (issued < spec.writes && performance.now() < deadline) {
       const seq = issued++;
-      const body = JSON.stringify({ value: stormValue(spec.label, seq, spec.valueSize) });
+      const body = bodyOf(seq);
       const sentAt = performance.now();
-      const outcome = await put(agent, target, paths[seq % paths.length], body, spec.requestTimeoutMs);
+      const outcome = await put(agent, target, method, paths[seq % paths.length], body, spec.requestTimeoutMs);
       lastAnswerAt = performance.now();
       lastAnswerEpochMs = Date.now();
       if (outcome.ok) latencies[succeeded++] = lastAnswerAt - sentAt;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeProcess } from '@kv/local-cluster';
 import type { DelayModel } from './delay-model';
-import { leaderProfileDir, profilingEnv, summarizeLeaderProfile } from './leader-profile';
+import { leaderProfileDir, profilingEnv, summarizeLeaderProfile, summarizeNodeProfiles } from './leader-profile';
 import { LoadClient } from './load-client';
 import { describeMachine } from './machine';
 import { writeResultFiles } from './results-files';
@@ -17,6 +17,9 @@ import { LAUNCHED_FOLLOWERS, parseStormPlan, type StormPlan } from './storm-plan
 import { findProblems, throughputRatios, type RunResults, type StormMeasurement } from './storm-results';
 import { runStorms } from './storm-runner';
 import { connectExistingCluster, launchLocalCluster, launchReferenceServer, type ClusterTarget } from './storm-target';
+import { connectEtcd, findEtcd, launchEtcd, type EtcdTarget } from './etcd-cluster';
+
+const nodeProfileDir = (outDir: string) => path.resolve(outDir, 'node-profiles');
 
 /** The bundle sits in dist/tools/perf; the leader and follower builds in dist/apps. */
 const DIST_DIR = path.resolve(__dirname, '..', '..');
@@ -28,9 +31,12 @@ async function main(): Promise<number> {
   let cluster: ClusterTarget | null = null;
   let reference: NodeProcess | null = null;
   let load: LoadClient | null = null;
+  let etcd: EtcdTarget | null = null;
 
   const release = async () => {
     await load?.close();
+    await etcd?.stop();
+    etcd = null;
     await reference?.stop();
     await cluster?.stop();
     load = null;
@@ -48,13 +54,15 @@ async function main(): Promise<number> {
   let model: DelayModel;
   let measurements: StormMeasurement[];
   let leaderUrl: string;
+  let etcdInfo: RunResults['etcd'];
   try {
     process.stdout.write(describePlan(plan));
     const delays = { followers: LAUNCHED_FOLLOWERS, minDelayMs: plan.minDelayMs, maxDelayMs: plan.maxDelayMs };
-    const leaderExtraEnv = plan.profileLeader ? profilingEnv(leaderProfileDir(plan.outDir)) : {};
+    // With --profile-nodes the leader's profile lies beside the followers'.
+    const leaderExtraEnv = plan.profileLeader && !plan.profileNodes ? profilingEnv(leaderProfileDir(plan.outDir)) : {};
     cluster =
       plan.cluster.kind === 'launch'
-        ? await launchLocalCluster(delays, DIST_DIR, leaderExtraEnv, plan.durability)
+        ? await launchLocalCluster(delays, DIST_DIR, leaderExtraEnv, plan.durability, plan.profileNodes ? profilingEnv(nodeProfileDir(plan.outDir)) : {})
         : await connectExistingCluster(plan.cluster.leaderUrl, plan.cluster.followerUrls);
     leaderUrl = cluster.leaderUrl;
     model = { followers: cluster.leaderFollowers, minDelayMs: plan.minDelayMs, maxDelayMs: plan.maxDelayMs };
@@ -65,8 +73,26 @@ async function main(): Promise<number> {
       reference = await launchReferenceServer(model);
       process.stdout.write(`reference server: ${reference.url}\n`);
     }
+    if (plan.etcd?.kind === 'existing') etcd = await connectEtcd(plan.etcd.url);
+    else if (plan.etcd?.kind === 'launch') {
+      // Benchmarks only, never CI's business: a machine without etcd skips the target.
+      if (findEtcd(plan.etcd.bin) === null) process.stdout.write(`etcd: ${plan.etcd.bin} not found, skipping the etcd target (Debian: apt-get install etcd-server)\n`);
+      else etcd = await launchEtcd({ bin: plan.etcd.bin, log: (line) => process.stdout.write(line) });
+    }
+    if (etcd) etcdInfo = { url: etcd.url, members: etcd.memberUrls.length, launched: etcd.launched, version: etcd.version };
     load = LoadClient.start();
-    measurements = await runStorms(plan, model, { leaderUrl: cluster.leaderUrl, followerUrls: cluster.followerUrls, referenceUrl: reference?.url ?? null }, load);
+    measurements = await runStorms(
+      plan,
+      model,
+      {
+        leaderUrl: cluster.leaderUrl,
+        followerUrls: cluster.followerUrls,
+        referenceUrl: reference?.url ?? null,
+        etcdUrl: etcd?.url ?? null,
+        pids: { cluster: cluster.pids, reference: reference?.pid !== undefined ? [reference.pid] : [], etcd: etcd?.pids ?? [] },
+      },
+      load,
+    );
   } finally {
     await release();
   }
@@ -91,11 +117,13 @@ async function main(): Promise<number> {
     },
     measurements,
     throughputRatio: throughputRatios(measurements),
+    ...(etcdInfo ? { etcd: etcdInfo, etcdRatio: throughputRatios(measurements, 'etcd') } : {}),
     problems: findProblems(measurements),
   };
   const files = await writeResultFiles(plan.outDir, results);
   // The leader writes its profile as it exits, so this comes after release().
-  if (plan.profileLeader) process.stdout.write(`\n${await summarizeLeaderProfile(leaderProfileDir(plan.outDir))}`);
+  if (plan.profileLeader) process.stdout.write(`\n${await summarizeLeaderProfile(plan.profileNodes ? nodeProfileDir(plan.outDir) : leaderProfileDir(plan.outDir))}`);
+  if (plan.profileNodes) process.stdout.write(`\n${(await summarizeNodeProfiles(nodeProfileDir(plan.outDir))).split('\n\n')[0]}\n(details: ${path.join(plan.outDir, 'node-profiles.txt')})\n`);
   process.stdout.write(`\n${formatTable(measurements)}\n`);
   const summary = formatSummary(results);
   if (summary) process.stdout.write(`${summary}\n`);
@@ -109,7 +137,8 @@ function describePlan(plan: StormPlan): string {
     `storm (${plan.mode} mode): quorums ${plan.quorums.join(',')}, ${plan.writes} writes per quorum by ${plan.concurrency} writers over ${plan.keys} keys, ` +
     `delays ${plan.minDelayMs}-${plan.maxDelayMs} ms${plan.cluster.kind === 'existing' ? ' (assumed: the theory only)' : ''}, ` +
     `${plan.reference ? 'with' : 'without'} the reference server` +
-    `${plan.durability ? `, nodes with DATA_DIR (FSYNC=${plan.durability.fsync})` : ''}\n`
+    `${plan.durability ? `, nodes with DATA_DIR (FSYNC=${plan.durability.fsync})` : ''}` +
+    `${plan.etcd ? `, beside etcd (${plan.etcd.kind === 'launch' ? 'six members launched here, data on disk' : plan.etcd.url})` : ''}\n`
   );
 }
 

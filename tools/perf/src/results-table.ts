@@ -31,6 +31,7 @@ const COLUMNS: readonly Column[] = [
   { header: '1st-read diff', cell: (m) => (m.consistency ? `${m.consistency.firstReadMismatches}/${m.consistency.pairs}` : '-') },
   { header: 'converge ms', cell: (m) => (m.consistency ? (m.consistency.converged ? String(m.consistency.convergeMs) : 'NEVER') : '-') },
   { header: 'entries/req', cell: (m) => ms(m.replication?.entriesPerRequest, 2) },
+  { header: 'CPU ms/write', cell: (m) => ms(m.cpuMsPerWrite, 3) },
 ];
 
 /** A fixed-width table, latencies in ms, one row per storm. */
@@ -45,6 +46,7 @@ export function formatTable(measurements: readonly StormMeasurement[]): string {
 export function formatSummary(results: RunResults): string {
   const lines: string[] = [];
   for (const { quorum, ratio } of results.throughputRatio) lines.push(`w=${quorum}: cluster throughput is ${(ratio * 100).toFixed(1)}% of the reference server's`);
+  for (const { quorum, ratio } of results.etcdRatio ?? []) lines.push(`w=${quorum}: cluster throughput is ${ratio.toFixed(2)} × etcd's (${results.etcd?.members ?? '?'} members, its own majority)`);
   for (const m of results.measurements) {
     const kinds = Object.entries(m.failures);
     if (kinds.length > 0) lines.push(`${m.target} w=${m.quorum} failures: ${kinds.map(([kind, count]) => `${kind} × ${count}`).join(', ')}`);

@@ -30,8 +30,16 @@ describe('storm plan', () => {
       convergeTimeoutMs: 30_000,
       requestTimeoutMs: 30_000,
       profileLeader: false,
+      profileNodes: false,
       durability: null,
+      etcd: null,
     });
+  });
+
+  it('adds etcd as a target with --etcd URL or --launch-etcd, at zero delay only', () => {
+    expect(parse(['--mode', 'throughput', '--etcd', 'http://127.0.0.1:2379/']).etcd).toEqual({ kind: 'existing', url: 'http://127.0.0.1:2379' });
+    expect(parse(['--mode', 'throughput', '--launch-etcd']).etcd).toEqual({ kind: 'launch', bin: 'etcd' });
+    expect(parse(['--max-delay', '0', '--min-delay', '0', '--launch-etcd', '--etcd-bin', '/opt/etcd']).etcd).toEqual({ kind: 'launch', bin: '/opt/etcd' });
   });
 
   it('launches a durable cluster with --durable, FSYNC=always unless --fsync says otherwise', () => {
@@ -69,6 +77,9 @@ describe('storm plan', () => {
     [['--fsync', 'off']],
     [['--durable', '--fsync', 'sometimes']],
     [['--unknown']],
+    [['--launch-etcd']],
+    [['--mode', 'throughput', '--etcd', 'http://127.0.0.1:2379', '--launch-etcd']],
+    [['--mode', 'throughput', '--etcd', 'http://example.com:2379']],
   ])('refuses %j', (argv) => {
     expect(() => parse(argv)).toThrow(CommanderError);
   });

@@ -35,9 +35,19 @@ export interface StormPlan {
   readonly requestTimeoutMs: number;
   /** Run the launched leader under `node --cpu-prof` and summarize where its CPU went. */
   readonly profileLeader: boolean;
+  /** The same for every launched node, leader and followers. */
+  readonly profileNodes: boolean;
   /** Launch the cluster with DATA_DIR (fresh temporary directories) and this FSYNC; null: in memory. */
   readonly durability: { readonly fsync: FsyncPolicy } | null;
+  /**
+   * Also storm etcd with the same writes through its HTTP gateway, each quorum's storm beside
+   * this store's: a cluster at a URL, or six members this run launches (skipped with a notice
+   * when the etcd binary is not installed). Null: no etcd.
+   */
+  readonly etcd: EtcdChoice | null;
 }
+
+export type EtcdChoice = { readonly kind: 'existing'; readonly url: string } | { readonly kind: 'launch'; readonly bin: string };
 
 /** A launched cluster has the standard five followers. */
 export const LAUNCHED_FOLLOWERS = 5;
@@ -66,8 +76,12 @@ interface RawOptions {
   convergeTimeout: number;
   requestTimeout: number;
   profileLeader?: boolean;
+  profileNodes?: boolean;
   durable?: boolean;
   fsync?: FsyncPolicy;
+  etcd?: string;
+  launchEtcd?: boolean;
+  etcdBin: string;
 }
 
 function integerIn(min: number, max: number): (text: string) => number {
@@ -122,8 +136,12 @@ export function createStormCommand(): Command {
     .option('--converge-timeout <ms>', 'how long followers may take to agree with the leader after a storm', integerIn(0, 600_000), 30_000)
     .option('--request-timeout <ms>', 'a write or read without an answer after this long fails', integerIn(1, 600_000), 30_000)
     .option('--profile-leader', "run the launched leader under node --cpu-prof; writes the profile and a summary of its top functions to the output directory")
+    .option('--profile-nodes', 'profile every launched node (leader and followers); writes node-profiles.txt: busy time and top functions per process')
     .option('--durable', 'launch the cluster with DATA_DIR: every node journals to a fresh temporary directory, removed afterwards')
-    .addOption(new Option('--fsync <policy>', 'with --durable: the nodes\' FSYNC setting').choices(['always', 'batch', 'off']));
+    .addOption(new Option('--fsync <policy>', 'with --durable: the nodes\' FSYNC setting').choices(['always', 'batch', 'off']))
+    .option('--etcd <url>', "also storm this etcd member's HTTP gateway (POST /v3/kv/put) with the same writes, at zero delay", loopbackUrl)
+    .option('--launch-etcd', 'also storm etcd: launch six members on loopback, data on disk in a temporary directory (skipped when etcd is not installed)')
+    .option('--etcd-bin <path>', 'the etcd executable for --launch-etcd', 'etcd');
 }
 
 /** The plan from parsed options: mode defaults under explicit flags, and the checks across flags. */
@@ -136,8 +154,14 @@ export function resolvePlan(options: RawOptions, now: Date): StormPlan {
   const cluster: ClusterChoice =
     options.leader !== undefined && options.followers !== undefined ? { kind: 'existing', leaderUrl: options.leader, followerUrls: options.followers } : { kind: 'launch' };
   if (options.profileLeader && cluster.kind === 'existing') throw new InvalidArgumentError('--profile-leader needs a cluster this run launches, not --leader');
+  if (options.profileNodes && cluster.kind === 'existing') throw new InvalidArgumentError('--profile-nodes needs a cluster this run launches, not --leader');
   if (options.durable && cluster.kind === 'existing') throw new InvalidArgumentError('--durable needs a cluster this run launches: set DATA_DIR on the nodes of an existing cluster yourself');
   if (options.fsync !== undefined && !options.durable) throw new InvalidArgumentError('--fsync goes with --durable');
+  if (options.etcd !== undefined && options.launchEtcd) throw new InvalidArgumentError('--etcd and --launch-etcd exclude each other');
+  const etcd: EtcdChoice | null =
+    options.etcd !== undefined ? { kind: 'existing', url: options.etcd } : options.launchEtcd ? { kind: 'launch', bin: options.etcdBin } : null;
+  // etcd has no simulated network: only a zero-delay storm compares like with like.
+  if (etcd && maxDelayMs > 0) throw new InvalidArgumentError('--etcd and --launch-etcd need zero delay (--mode throughput, or --max-delay 0)');
   const followerCount = cluster.kind === 'existing' ? cluster.followerUrls.length : LAUNCHED_FOLLOWERS;
   const tooHigh = options.quorums.filter((q) => q > followerCount);
   if (tooHigh.length > 0) throw new InvalidArgumentError(`--quorums ${tooHigh.join(',')} above the ${followerCount} followers`);
@@ -159,7 +183,9 @@ export function resolvePlan(options: RawOptions, now: Date): StormPlan {
     convergeTimeoutMs: options.convergeTimeout,
     requestTimeoutMs: options.requestTimeout,
     profileLeader: options.profileLeader ?? false,
+    profileNodes: options.profileNodes ?? false,
     durability: options.durable ? Object.freeze({ fsync: options.fsync ?? 'always' }) : null,
+    etcd: etcd && Object.freeze(etcd),
   });
 }
 

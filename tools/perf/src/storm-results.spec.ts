@@ -94,7 +94,7 @@ describe('table, CSV and charts', () => {
     expect(lines).toHaveLength(5);
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
     expect(lines[3]).toMatch(/^cluster\s+1\s+2\s+1\s+204\.0\s+\S+\s+200\.0\s+\+4\.0 /);
-    expect(lines[3]).toMatch(/7\/50\s+120\s+2\.50$/);
+    expect(lines[3]).toMatch(/7\/50\s+120\s+2\.50\s+-$/);
     expect(formatSummary(results)).toBe("w=1: cluster throughput is 100.0% of the reference server's\ncluster w=1 failures: HTTP 503 × 1");
   });
 

@@ -8,8 +8,11 @@ import type { ReplicationCost } from './replication-metrics';
 import { summarize, type LatencySummary } from './statistics';
 import type { StormSample } from './storm-spec';
 
-/** `cluster`: the leader and its followers; `reference`: the bare Express server under the same load. */
-export type TargetKind = 'cluster' | 'reference';
+/**
+ * `cluster`: the leader and its followers; `reference`: the bare Express server under the same
+ * load; `etcd`: an etcd cluster through its HTTP gateway (its own majority, whatever `w` says).
+ */
+export type TargetKind = 'cluster' | 'reference' | 'etcd';
 
 /** Measured minus theory, in ms: what the system adds to the simulated network. */
 export interface LatencyOverhead {
@@ -40,6 +43,12 @@ export interface StormMeasurement {
   readonly consistency: ConsistencyReport | null;
   /** The leader's replication requests and entries during the storm and its convergence; cluster storms only. */
   readonly replication: ReplicationCost | null;
+  /**
+   * CPU time (user + system) the target's processes used during the storm, per successful
+   * write, in ms (Linux, targets this run launched). Other work on the machine delays these
+   * processes but does not add to this, so it compares builds where throughput scatters.
+   */
+  readonly cpuMsPerWrite?: number | null;
 }
 
 export interface MachineInfo {
@@ -76,6 +85,10 @@ export interface RunResults {
   readonly measurements: readonly StormMeasurement[];
   /** Cluster throughput over the reference's, per quorum, when the reference ran. */
   readonly throughputRatio: ReadonlyArray<{ readonly quorum: number; readonly ratio: number }>;
+  /** Cluster throughput over etcd's in the same run, per quorum, when etcd ran. */
+  readonly etcdRatio?: ReadonlyArray<{ readonly quorum: number; readonly ratio: number }>;
+  /** The etcd target: where, how many members, its version; absent when etcd was not stormed. */
+  readonly etcd?: { readonly url: string; readonly members: number; readonly launched: boolean; readonly version: string | null };
   /** Why the run counts as failed (storms cut short, followers that never converged); empty when it passed. */
   readonly problems: readonly string[];
 }
@@ -113,10 +126,10 @@ export function measureStorm({ target, quorum, sample, model, concurrency, consi
   };
 }
 
-export function throughputRatios(measurements: readonly StormMeasurement[]): Array<{ quorum: number; ratio: number }> {
+export function throughputRatios(measurements: readonly StormMeasurement[], against: TargetKind = 'reference'): Array<{ quorum: number; ratio: number }> {
   const ratios: Array<{ quorum: number; ratio: number }> = [];
   for (const cluster of measurements.filter((m) => m.target === 'cluster')) {
-    const reference = measurements.find((m) => m.target === 'reference' && m.quorum === cluster.quorum);
+    const reference = measurements.find((m) => m.target === against && m.quorum === cluster.quorum);
     if (reference && reference.throughputPerSec > 0) ratios.push({ quorum: cluster.quorum, ratio: cluster.throughputPerSec / reference.throughputPerSec });
   }
   return ratios;

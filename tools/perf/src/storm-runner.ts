@@ -6,6 +6,7 @@
 import { checkConsistency, type ConsistencyReport } from './consistency-check';
 import type { DelayModel } from './delay-model';
 import type { LoadClient } from './load-client';
+import { cpuMsOf } from './cpu-usage';
 import { PhaseProgress } from './phase-progress';
 import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
@@ -17,6 +18,10 @@ export interface StormTargets {
   readonly followerUrls: readonly string[];
   /** The reference server's URL, when it runs. */
   readonly referenceUrl: string | null;
+  /** The etcd member the storm writes to, when etcd is a target. */
+  readonly etcdUrl?: string | null;
+  /** Each target's processes, when this run launched them: their CPU time per write is measured. */
+  readonly pids?: Partial<Record<TargetKind, readonly number[]>>;
 }
 
 /** The keys every storm writes, the same for each quorum so each check reads the latest writes. */
@@ -29,8 +34,9 @@ const fmt = (value: number | undefined) => (value === undefined ? '-' : value.to
 export async function runStorms(plan: StormPlan, model: DelayModel, targets: StormTargets, load: LoadClient): Promise<StormMeasurement[]> {
   const keys = stormKeys(plan.keys);
   const runStamp = Date.now().toString(36);
-  const spec = (targetUrl: string, quorum: number, writes: number, label: string): StormSpec => ({
+  const spec = (targetUrl: string, quorum: number, writes: number, label: string, target: TargetKind = 'cluster'): StormSpec => ({
     targetUrl,
+    protocol: target === 'etcd' ? 'etcd' : 'kv',
     quorum,
     writes,
     concurrency: plan.concurrency,
@@ -61,10 +67,12 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   const targetUrls: Array<[TargetKind, string]> = [];
   if (targets.referenceUrl) targetUrls.push(['reference', targets.referenceUrl]);
   targetUrls.push(['cluster', targets.leaderUrl]);
+  // After the cluster: the cluster's convergence check runs before etcd's storm starts.
+  if (targets.etcdUrl) targetUrls.push(['etcd', targets.etcdUrl]);
 
   if (plan.warmupWrites > 0) {
     for (const [target, url] of targetUrls) {
-      const sample = await storm(`warm-up ${target}`, spec(url, plan.quorums[0], plan.warmupWrites, 'warmup'));
+      const sample = await storm(`warm-up ${target}`, spec(url, plan.quorums[0], plan.warmupWrites, 'warmup', target));
       // Let the warm-up finish replicating, so none of it is counted in the first storm.
       if (target === 'cluster') await waitConverged(sample.endedAtEpochMs);
     }
@@ -74,7 +82,11 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   for (const quorum of plan.quorums) {
     for (const [target, url] of targetUrls) {
       const countersBefore = target === 'cluster' ? await readReplicationCounters(targets.leaderUrl) : null;
-      const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`));
+      const pids = targets.pids?.[target] ?? [];
+      const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
+      const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`, target));
+      const cpuAfter = pids.length > 0 ? cpuMsOf(pids) : null;
+      const cpuMsPerWrite = cpuBefore !== null && cpuAfter !== null && sample.succeeded > 0 ? (cpuAfter - cpuBefore) / sample.succeeded : null;
       let consistency: ConsistencyReport | null = null;
       let replication: ReplicationCost | null = null;
       if (target === 'cluster') {
@@ -88,10 +100,11 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         const countersAfter = await readReplicationCounters(targets.leaderUrl);
         replication = countersBefore && countersAfter ? replicationCost(countersBefore, countersAfter) : null;
       }
-      const measurement = measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication });
+      const measurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite };
       measurements.push(measurement);
       process.stdout.write(
-        `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})\n`,
+        `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})` +
+          `${cpuMsPerWrite !== null ? `, ${cpuMsPerWrite.toFixed(3)} CPU ms per write (${pids.length} processes)` : ''}\n`,
       );
     }
   }

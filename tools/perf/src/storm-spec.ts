@@ -5,8 +5,14 @@
 
 /** One storm: `writes` PUTs to `targetUrl` by `concurrency` writers, each waiting for its answer before the next. */
 export interface StormSpec {
-  /** The leader's (or the reference server's) base URL. */
+  /** The leader's (or the reference server's, or an etcd member's) base URL. */
   readonly targetUrl: string;
+  /**
+   * `kv`: `PUT /kv/:key?w=N` with `{"value": V}` (this store, the reference server); `etcd`:
+   * `POST /v3/kv/put` with base64 `key` and `value` through etcd's HTTP gateway (the value's
+   * bytes are the same string's).
+   */
+  readonly protocol?: 'kv' | 'etcd';
   /** Sent as `?w=N`, so one cluster serves every quorum. */
   readonly quorum: number;
   /** The most writes the storm sends: the loop's count bound. */

@@ -14,6 +14,8 @@ export interface ClusterTarget {
   readonly launched: boolean;
   /** The follower count the leader reports: the n of the theory. */
   readonly leaderFollowers: number;
+  /** The processes of a launched cluster (leader first), for their CPU time; empty for an existing one. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function launchLocalCluster(
   distDir: string,
   leaderExtraEnv: Readonly<Record<string, string>> = {},
   durability: StormPlan['durability'] = null,
+  nodeExtraEnv: Readonly<Record<string, string>> = {},
 ): Promise<ClusterTarget> {
   const dataRoot = durability ? await mkdtemp(path.join(os.tmpdir(), 'kv-storm-data-')) : undefined;
   const removeData = async () => {
@@ -43,7 +46,7 @@ export async function launchLocalCluster(
       host: '127.0.0.1',
       distDir,
       dataRoot,
-      env: { LOG_LEVEL: NODE_LOG_LEVEL, ...(durability ? { FSYNC: durability.fsync } : {}) },
+      env: { LOG_LEVEL: NODE_LOG_LEVEL, ...(durability ? { FSYNC: durability.fsync } : {}), ...nodeExtraEnv },
     leaderEnv: {
       MIN_DELAY_MS: String(delays.minDelayMs),
       MAX_DELAY_MS: String(delays.maxDelayMs),
@@ -60,6 +63,7 @@ export async function launchLocalCluster(
     followerUrls: cluster.followers.map((f) => f.url),
     launched: true,
     leaderFollowers: delays.followers,
+    pids: cluster.nodes.map((node) => node.pid).filter((pid): pid is number => pid !== undefined),
     stop: () => cluster.stop().finally(removeData),
   };
 }
@@ -78,7 +82,7 @@ export async function connectExistingCluster(leaderUrl: string, followerUrls: re
       const health = await client.health({ endpoint: url });
       if (health.role !== 'follower') throw new Error(`${url} is not a follower: /health answered ${JSON.stringify(health)}`);
     }
-    return { leaderUrl, followerUrls, launched: false, leaderFollowers: status.followers.length, stop: async () => undefined };
+    return { leaderUrl, followerUrls, launched: false, leaderFollowers: status.followers.length, pids: [], stop: async () => undefined };
   } finally {
     client.close();
   }

@@ -1,0 +1,230 @@
+import http from 'node:http';
+import https from 'node:https';
+import { CLUSTER_TOKEN_HEADER, REPLICATION_BODY_LIMIT_BYTES, REPLICATION_STREAM_PATH, type ReplicateRequest } from '@kv/protocol';
+
+/** What a follower answered to one replication request: the HTTP status and the parsed body. */
+export interface StreamAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** The follower has no `/replicate/stream` (an older version): the caller sends this request as a POST. */
+export class StreamUnsupported extends Error {}
+
+/** Entries above this size are not kept serialized: the cache would hold a second copy of large values. */
+const CACHED_ENTRY_MAX_BYTES = 16 * 1024;
+const CACHED_ENTRIES = 8192;
+
+/**
+ * JSON.stringify(request), with each entry serialized once for every follower it goes to
+ * (five followers get the same entry objects, in batches cut differently). The cache is
+ * small and first-in first-out: an entry is sent to all followers within moments.
+ */
+export function createRequestSerializer(): (request: ReplicateRequest) => string {
+  const cache = new Map<object, string>();
+  const entryJson = (entry: object): string => {
+    let json = cache.get(entry);
+    if (json === undefined) {
+      json = JSON.stringify(entry);
+      if (json.length <= CACHED_ENTRY_MAX_BYTES) {
+        if (cache.size >= CACHED_ENTRIES) cache.delete(cache.keys().next().value as object);
+        cache.set(entry, json);
+      }
+    }
+    return json;
+  };
+  return (request) => {
+    const { entries, ...rest } = request;
+    const head = JSON.stringify(rest);
+    const parts = new Array<string>(entries.length);
+    for (let i = 0; i < entries.length; i++) parts[i] = entryJson(entries[i]);
+    return `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"entries":[${parts.join(',')}]}`;
+  };
+}
+
+/** An answer line is a follower's position or a refusal: never this long. */
+const MAX_ANSWER_LINE_BYTES = 64 * 1024;
+/** A stream is replaced by a fresh one after this long, well within Node's server request timeout (300 s). */
+const STREAM_MAX_AGE_MS = 60_000;
+
+interface PendingFrame {
+  readonly resolve: (answer: StreamAnswer) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * One long-lived `POST /replicate/stream` to one follower: requests go out as newline-delimited
+ * JSON frames `{"id","requestId","body"}` and come back as `{"id","status","body"}` lines, so
+ * many batches are in flight without a request each and frames written in one tick leave in
+ * one write. Any failure of the stream (refused, reset, a frame unanswered within the timeout)
+ * fails every frame in flight, as a failed request would, and the next send opens a new one.
+ */
+class StreamLink {
+  private readonly request: http.ClientRequest;
+  private readonly pending = new Map<number, PendingFrame>();
+  private nextId = 1;
+  private corked = false;
+  private closed = false;
+  private readonly openedAt = Date.now();
+
+  constructor(
+    follower: string,
+    private readonly options: { readonly clusterToken: string | null; readonly requestTimeoutMs: number },
+    private readonly onClosed: (link: StreamLink) => void,
+  ) {
+    const url = new URL(REPLICATION_STREAM_PATH, follower);
+    this.request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'POST',
+      // Its own connection: the stream holds it for its whole life.
+      agent: false,
+      headers: {
+        'content-type': 'application/x-ndjson',
+        ...(options.clusterToken ? { [CLUSTER_TOKEN_HEADER]: options.clusterToken } : {}),
+      },
+    });
+    this.request.on('response', (response) => this.receive(response));
+    this.request.on('error', (error: NodeJS.ErrnoException) => this.fail(new Error(error.code ? `${error.code}: ${error.message}` : error.message)));
+    this.request.on('close', () => this.fail(new Error('ECONNRESET: the replication stream closed')));
+    this.request.flushHeaders();
+  }
+
+  /** Whether this link takes new frames: open and young enough. */
+  get usable(): boolean {
+    return !this.closed && Date.now() - this.openedAt < STREAM_MAX_AGE_MS;
+  }
+
+  send(requestId: string, body: string): Promise<StreamAnswer> {
+    const id = this.nextId++;
+    const frame = `{"id":${id},"requestId":${JSON.stringify(requestId)},"body":${body}}\n`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(new Error('timeout: no answer within the request timeout')), this.options.requestTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      if (!this.corked) {
+        // Frames of one tick (one pump of the replicator) leave in one write.
+        this.corked = true;
+        this.request.cork();
+        process.nextTick(() => {
+          this.corked = false;
+          this.request.uncork();
+        });
+      }
+      this.request.write(frame);
+    });
+  }
+
+  /** No new frames; the follower answers those in flight and then ends the stream. */
+  retire(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed(this);
+    this.request.end();
+  }
+
+  /** Fails every frame in flight and drops the connection. */
+  fail(error: Error): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const frame of pending) {
+      clearTimeout(frame.timer);
+      frame.reject(error);
+    }
+    if (!this.closed) {
+      this.closed = true;
+      this.onClosed(this);
+    }
+    if (!this.request.destroyed) this.request.destroy();
+  }
+
+  private receive(response: http.IncomingMessage): void {
+    const status = response.statusCode ?? 0;
+    response.setEncoding('utf8');
+    if (status !== 200) {
+      let text = '';
+      response.on('data', (chunk: string) => {
+        if (text.length < MAX_ANSWER_LINE_BYTES) text += chunk;
+      });
+      response.on('end', () => {
+        if (status === 404) return this.fail(new StreamUnsupported(`${REPLICATION_STREAM_PATH} not served`));
+        let reason: unknown;
+        try {
+          reason = (JSON.parse(text) as { error?: unknown }).error;
+        } catch {
+          reason = undefined;
+        }
+        this.fail(new Error(`HTTP ${status}${typeof reason === 'string' ? `: ${reason}` : ''}`));
+      });
+      return;
+    }
+    let partial = '';
+    response.on('data', (chunk: string) => {
+      let start = 0;
+      for (let newline = chunk.indexOf('\n'); newline >= 0; newline = chunk.indexOf('\n', start)) {
+        const line = partial + chunk.slice(start, newline);
+        partial = '';
+        start = newline + 1;
+        this.answer(line);
+      }
+      partial += chunk.slice(start);
+      if (partial.length > MAX_ANSWER_LINE_BYTES) this.fail(new Error(`answer larger than ${MAX_ANSWER_LINE_BYTES} bytes`));
+    });
+    response.on('end', () => this.fail(new Error('ECONNRESET: the follower ended the replication stream')));
+  }
+
+  private answer(line: string): void {
+    let frame: { id?: unknown; status?: unknown; body?: unknown };
+    try {
+      frame = JSON.parse(line) as typeof frame;
+    } catch {
+      return this.fail(new Error('invalid answer from follower: a malformed stream frame'));
+    }
+    const status = typeof frame.status === 'number' ? frame.status : 0;
+    if (frame.id === null) {
+      // A frame the follower could not even read (too large): the stream is gone with it.
+      const reason = (frame.body as { error?: unknown } | undefined)?.error;
+      return this.fail(new Error(`HTTP ${status}${typeof reason === 'string' ? `: ${reason}` : ''}`));
+    }
+    const pending = typeof frame.id === 'number' ? this.pending.get(frame.id) : undefined;
+    if (!pending) return;
+    this.pending.delete(frame.id as number);
+    clearTimeout(pending.timer);
+    pending.resolve({ status, body: frame.body });
+  }
+}
+
+/**
+ * The replication streams of one leader, one per follower, opened on first use and again
+ * after a failure. `send` resolves with the follower's status and answer body, or rejects
+ * as a failed HTTP request would (StreamUnsupported when the follower has no stream route).
+ */
+export class ReplicationStreams {
+  private readonly links = new Map<string, StreamLink>();
+  private readonly serialize = createRequestSerializer();
+
+  constructor(private readonly options: { readonly clusterToken: string | null; readonly requestTimeoutMs: number }) {}
+
+  send(follower: string, request: ReplicateRequest, requestId: string): Promise<StreamAnswer> {
+    const body = this.serialize(request);
+    if (body.length > REPLICATION_BODY_LIMIT_BYTES && Buffer.byteLength(body, 'utf8') > REPLICATION_BODY_LIMIT_BYTES) {
+      return Promise.reject(new Error(`request body larger than maxBodyLength (${REPLICATION_BODY_LIMIT_BYTES} bytes)`));
+    }
+    let link = this.links.get(follower);
+    if (link && !link.usable) {
+      link.retire();
+      link = undefined;
+    }
+    if (!link) {
+      const opened = new StreamLink(follower, this.options, (closed) => {
+        if (this.links.get(follower) === closed) this.links.delete(follower);
+      });
+      this.links.set(follower, opened);
+      link = opened;
+    }
+    return link.send(requestId, body);
+  }
+
+  close(): void {
+    for (const link of [...this.links.values()]) link.fail(new Error('the leader is stopping'));
+    this.links.clear();
+  }
+}
