@@ -42,7 +42,7 @@ export async function createFollowerNode(config: FollowerConfig, logger: Logger,
     );
   }
   // Deletes of the last 60 s stay tellable to watchers (API.md, "Watch").
-  const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined, { retention: new TombstoneRetention(), now: systemClock.now });
+  const replica = new FollowerReplica(store, randomUUID(), meta ?? undefined, { retention: new TombstoneRetention(config.tombstoneRetentionMs), now: systemClock.now });
   let streams: ReplicationStreams | undefined;
   const registry = createRegistry({ defaultMetrics: options.defaultMetrics ?? false });
   const watchHub = new WatchHub({ store, registry });

@@ -153,7 +153,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
       replicationTimeoutMs: config.replicationTimeoutMs,
       inSyncMaxLagMs: config.minFollowersMaxLagMs,
       // Deletes of the last 60 s stay tellable to watchers (API.md, "Watch").
-      tombstoneRetention: new TombstoneRetention(),
+      tombstoneRetention: new TombstoneRetention(config.tombstoneRetentionMs),
       transport,
       clock,
       observer: {

@@ -31,7 +31,14 @@ describe('parseLeaderConfig', () => {
       dataDir: null,
       fsync: 'always',
       logLevel: 'info',
+      tombstoneRetentionMs: 60_000,
     });
+  });
+
+  it('reads TOMBSTONE_RETENTION_MS on both roles, refusing what is not a non-negative integer', () => {
+    expect(parseLeaderConfig({ TOMBSTONE_RETENTION_MS: '0' }).tombstoneRetentionMs).toBe(0);
+    expect(parseFollowerConfig({ TOMBSTONE_RETENTION_MS: '1500' }).tombstoneRetentionMs).toBe(1500);
+    expect(() => parseFollowerConfig({ TOMBSTONE_RETENTION_MS: '-1' })).toThrow(/TOMBSTONE_RETENTION_MS/);
   });
 
   it('caps the default quorum of 3 at the follower count and trims trailing slashes', () => {

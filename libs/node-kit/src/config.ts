@@ -12,6 +12,12 @@ export interface NodeConfig {
   readonly dataDir: string | null;
   readonly fsync: FsyncPolicy;
   readonly logLevel: LogLevel;
+  /**
+   * TOMBSTONE_RETENTION_MS: deletes stay tellable (to watchers, and to followers catching up
+   * by a delta) at least this long (ms). API.md promises 60 s; lower values are for tests and
+   * benchmarks that need a tombstone forgotten at once.
+   */
+  readonly tombstoneRetentionMs: number;
 }
 
 export interface LeaderConfig extends NodeConfig {
@@ -110,8 +116,12 @@ function common(read: EnvReader, role: 'leader' | 'follower'): NodeConfig {
     dataDir: read.raw('DATA_DIR') ?? null,
     fsync: read.oneOf('FSYNC', FSYNC_POLICIES, 'always'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    tombstoneRetentionMs: read.integer('TOMBSTONE_RETENTION_MS', DEFAULT_TOMBSTONE_RETENTION_MS, 0, 86_400_000),
   };
 }
+
+/** API.md, Watch: a node keeps the deletes of at least the last 60 s. */
+export const DEFAULT_TOMBSTONE_RETENTION_MS = 60_000;
 
 export function parseLeaderConfig(env: Env): LeaderConfig {
   const read = new EnvReader(env);
