@@ -46,6 +46,12 @@ export function formatTable(measurements: readonly StormMeasurement[]): string {
 export function formatSummary(results: RunResults): string {
   const lines: string[] = [];
   for (const { quorum, ratio } of results.throughputRatio) lines.push(`w=${quorum}: cluster throughput is ${(ratio * 100).toFixed(1)}% of the reference server's`);
+  for (const watched of results.measurements.filter((m) => m.target === 'watched')) {
+    const plain = results.measurements.find((m) => m.target === 'cluster' && m.quorum === watched.quorum);
+    if (plain && plain.throughputPerSec > 0) {
+      lines.push(`w=${watched.quorum}: with watchers open, cluster throughput is ${((watched.throughputPerSec / plain.throughputPerSec) * 100).toFixed(1)}% of the same storm without`);
+    }
+  }
   for (const { quorum, ratio } of results.etcdRatio ?? []) lines.push(`w=${quorum}: cluster throughput is ${ratio.toFixed(2)} × etcd's (${results.etcd?.members ?? '?'} members, its own majority)`);
   for (const m of results.measurements) {
     const kinds = Object.entries(m.failures);

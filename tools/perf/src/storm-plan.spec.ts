@@ -33,7 +33,13 @@ describe('storm plan', () => {
       profileNodes: false,
       durability: null,
       etcd: null,
+      watchers: 0,
     });
+  });
+
+  it('opens --watchers N watch streams for a second storm of the cluster, none by default', () => {
+    expect(parse([]).watchers).toBe(0);
+    expect(parse(['--watchers', '1000']).watchers).toBe(1000);
   });
 
   it('adds etcd as a target with --etcd URL or --launch-etcd, at zero delay only', () => {

@@ -45,6 +45,11 @@ export interface StormPlan {
    * when the etcd binary is not installed). Null: no etcd.
    */
   readonly etcd: EtcdChoice | null;
+  /**
+   * Watch streams held open on the first follower while the cluster is stormed a second
+   * time each quorum (target `watched`, right after `cluster`): what idle watchers cost.
+   */
+  readonly watchers: number;
 }
 
 export type EtcdChoice = { readonly kind: 'existing'; readonly url: string } | { readonly kind: 'launch'; readonly bin: string };
@@ -80,6 +85,7 @@ interface RawOptions {
   durable?: boolean;
   fsync?: FsyncPolicy;
   etcd?: string;
+  watchers: number;
   launchEtcd?: boolean;
   etcdBin: string;
 }
@@ -141,7 +147,8 @@ export function createStormCommand(): Command {
     .addOption(new Option('--fsync <policy>', 'with --durable: the nodes\' FSYNC setting').choices(['always', 'batch', 'off']))
     .option('--etcd <url>', "also storm this etcd member's HTTP gateway (POST /v3/kv/put) with the same writes, at zero delay", loopbackUrl)
     .option('--launch-etcd', 'also storm etcd: launch six members on loopback, data on disk in a temporary directory (skipped when etcd is not installed)')
-    .option('--etcd-bin <path>', 'the etcd executable for --launch-etcd', 'etcd');
+    .option('--etcd-bin <path>', 'the etcd executable for --launch-etcd', 'etcd')
+    .option('--watchers <n>', 'also storm the cluster with N watch streams open on the first follower, right after each plain storm', integerIn(0, 10_000), 0);
 }
 
 /** The plan from parsed options: mode defaults under explicit flags, and the checks across flags. */
@@ -186,6 +193,7 @@ export function resolvePlan(options: RawOptions, now: Date): StormPlan {
     profileNodes: options.profileNodes ?? false,
     durability: options.durable ? Object.freeze({ fsync: options.fsync ?? 'always' }) : null,
     etcd: etcd && Object.freeze(etcd),
+    watchers: options.watchers,
   });
 }
 

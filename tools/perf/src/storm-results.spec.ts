@@ -98,6 +98,12 @@ describe('table, CSV and charts', () => {
     expect(formatSummary(results)).toBe("w=1: cluster throughput is 100.0% of the reference server's\ncluster w=1 failures: HTTP 503 × 1");
   });
 
+  it('puts the storm with watchers open beside the same storm without', () => {
+    const plain = measureStorm({ target: 'cluster', quorum: 3, sample: sample([200, 200, 200, 200]), model, concurrency: 2, consistency: converged });
+    const watched = measureStorm({ target: 'watched', quorum: 3, sample: sample([200, 200, 200]), model, concurrency: 2, consistency: converged });
+    expect(formatSummary(run([plain, watched]))).toBe('w=3: with watchers open, cluster throughput is 75.0% of the same storm without');
+  });
+
   it('writes a CSV row per storm with the same columns as the header', () => {
     const lines = formatCsv(measurements).trim().split('\n');
     expect(lines).toHaveLength(4);

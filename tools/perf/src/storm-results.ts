@@ -12,7 +12,8 @@ import type { StormSample } from './storm-spec';
  * `cluster`: the leader and its followers; `reference`: the bare Express server under the same
  * load; `etcd`: an etcd cluster through its HTTP gateway (its own majority, whatever `w` says).
  */
-export type TargetKind = 'cluster' | 'reference' | 'etcd';
+/** `watched`: the cluster again, with `--watchers` watch streams open on a follower. */
+export type TargetKind = 'cluster' | 'reference' | 'etcd' | 'watched';
 
 /** Measured minus theory, in ms: what the system adds to the simulated network. */
 export interface LatencyOverhead {

@@ -12,6 +12,7 @@ import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
 import { measureStorm, type StormMeasurement, type TargetKind } from './storm-results';
 import type { StormSample, StormSpec } from './storm-spec';
+import { openWatchers } from './watchers';
 
 export interface StormTargets {
   readonly leaderUrl: string;
@@ -67,6 +68,8 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   const targetUrls: Array<[TargetKind, string]> = [];
   if (targets.referenceUrl) targetUrls.push(['reference', targets.referenceUrl]);
   targetUrls.push(['cluster', targets.leaderUrl]);
+  // Interleaved with the plain storm, quorum by quorum: the ratio of the two is the cost.
+  if (plan.watchers > 0) targetUrls.push(['watched', targets.leaderUrl]);
   // After the cluster: the cluster's convergence check runs before etcd's storm starts.
   if (targets.etcdUrl) targetUrls.push(['etcd', targets.etcdUrl]);
 
@@ -81,15 +84,17 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   const measurements: StormMeasurement[] = [];
   for (const quorum of plan.quorums) {
     for (const [target, url] of targetUrls) {
-      const countersBefore = target === 'cluster' ? await readReplicationCounters(targets.leaderUrl) : null;
-      const pids = targets.pids?.[target] ?? [];
+      const isCluster = target === 'cluster' || target === 'watched';
+      const watchers = target === 'watched' ? await openWatchers(targets.followerUrls[0], plan.watchers, { prefix: 'perf-' }) : null;
+      const countersBefore = isCluster ? await readReplicationCounters(targets.leaderUrl) : null;
+      const pids = targets.pids?.[target === 'watched' ? 'cluster' : target] ?? [];
       const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
       const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`, target));
       const cpuAfter = pids.length > 0 ? cpuMsOf(pids) : null;
       const cpuMsPerWrite = cpuBefore !== null && cpuAfter !== null && sample.succeeded > 0 ? (cpuAfter - cpuBefore) / sample.succeeded : null;
       let consistency: ConsistencyReport | null = null;
       let replication: ReplicationCost | null = null;
-      if (target === 'cluster') {
+      if (isCluster) {
         const progress = PhaseProgress.start(`converge w=${quorum}`, keys.length * targets.followerUrls.length, 'reads agree', false);
         consistency = await waitConverged(sample.endedAtEpochMs, (agreeing) => progress.update(agreeing));
         progress.finish(
@@ -99,6 +104,10 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         // Read after convergence, so every entry of the storm has been carried.
         const countersAfter = await readReplicationCounters(targets.leaderUrl);
         replication = countersBefore && countersAfter ? replicationCost(countersBefore, countersAfter) : null;
+      }
+      if (watchers) {
+        process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers still open, ${watchers.events} events received, ${watchers.ended} ended early\n`);
+        await watchers.close();
       }
       const measurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite };
       measurements.push(measurement);
