@@ -1,4 +1,5 @@
 import type { Op } from '../history';
+import { Random } from '../random';
 import { ABSENT, type RegisterState, stateKey, step, UNKNOWN } from './register-model';
 
 /**
@@ -51,8 +52,9 @@ export function checkRegister(ops: readonly Op[], options: SearchOptions = {}): 
   // n bytes per configuration made long histories cost O(n) per step and gigabytes of memo.
   // A collision could only prune a configuration wrongly; at 2^-64 per pair it never does in
   // practice, and the seed is fixed so a run replays.
-  const random = mulberry32(0x9e3779b9);
-  const zobrist = entries.map(() => [random() >>> 0, random() >>> 0] as const);
+  const random = new Random(0x9e3779b9);
+  const word = () => Math.floor(random.next() * 2 ** 32) >>> 0;
+  const zobrist = entries.map(() => [word(), word()] as const);
   // Required ops by completion time: the earliest one not linearized bounds what may go next.
   const byComplete = entries.map((_, i) => i).filter((i) => entries[i].required).sort((a, b) => entries[a].complete - entries[b].complete);
 
@@ -132,18 +134,6 @@ export function checkRegister(ops: readonly Op[], options: SearchOptions = {}): 
     }
   }
   return { linearizable: false };
-}
-
-/** Mulberry32: a small seeded generator for the Zobrist words. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /**
