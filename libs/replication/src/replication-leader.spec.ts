@@ -102,3 +102,31 @@ describe('ReplicationLeader with a journal', () => {
     leader.stop();
   });
 });
+
+describe('ReplicationLeader timers', () => {
+  it('sends a message when its wake timer fires, even if the timer fired a fraction of a millisecond early by performance.now()', async () => {
+    // Node schedules a timer on the event loop's clock, which can lag performance.now() by a
+    // fraction of a millisecond; the timer then fires that much early, and a re-armed timer
+    // waits at least 1 ms. Modelled here: every timer is due 0.4 ms early, none sooner than 1 ms.
+    const virtual = new VirtualClock();
+    const clock = { now: virtual.now, setTimer: (callback: () => void, delayMs: number) => virtual.setTimer(callback, Math.max(1, delayMs) - 0.4) };
+    const { transport, sent } = recordingTransport();
+    const leader = new ReplicationLeader({
+      store: new VersionedStore(),
+      epoch: 1,
+      followers: ['f1'],
+      replication: { minDelayMs: 200, maxDelayMs: 200, heartbeatIntervalMs: 1_000_000 },
+      replicationTimeoutMs: 1000,
+      transport,
+      clock,
+    });
+    await virtual.advance(1000); // the first heartbeat, answered: f1 replicates
+    const writtenAt = virtual.now();
+    void leader.put('k', 'v', 1);
+    await virtual.advance(199.9);
+    // Sent by its wake timer at writtenAt + 199.6, not 1 ms later by a second one.
+    expect(sent.filter((r) => r.entries.length > 0)).toHaveLength(1);
+    expect(virtual.now() - writtenAt).toBeLessThan(200);
+    leader.stop();
+  });
+});

@@ -281,9 +281,15 @@ export class ReplicationLeader {
     this.options.observer?.fenced?.(reason);
   }
 
-  private pump(): void {
+  /**
+   * Sends what is due and re-arms the wake timer. `dueAt` (ms): the deadline of the timer
+   * that called it. A timer that fires has reached its deadline by the event loop's clock,
+   * which can run a fraction of a millisecond behind `performance.now()`'s; judged by the
+   * latter, the messages would look not yet due and wait for one more (1 ms minimum) timer.
+   */
+  private pump(dueAt = -Infinity): void {
     if (this.stopped) return;
-    const now = this.options.clock.now();
+    const now = Math.max(this.options.clock.now(), dueAt);
     for (const message of this.replicator.takeMessages(now)) this.send(message, now);
     this.noteStateChanges();
     this.scheduleWake();
@@ -334,7 +340,7 @@ export class ReplicationLeader {
       at,
       timer: this.options.clock.setTimer(() => {
         this.wake = null;
-        this.pump();
+        this.pump(at);
       }, delay),
     };
   }
