@@ -1,4 +1,5 @@
-import express, { type Express, type RequestHandler } from 'express';
+import type { RequestListener } from 'node:http';
+import express, { type RequestHandler } from 'express';
 import type { VersionedStore } from '@kv/store';
 import type { Registry } from 'prom-client';
 import type { HealthResponse, LeaderStatus } from '@kv/protocol';
@@ -20,6 +21,8 @@ import {
   watchRoute,
   type Logger,
 } from '@kv/node-kit';
+import { withFastWrites } from './fast-writes';
+import { LeaderWrites } from './leader-writes';
 import { writeRoutes } from './write-routes';
 import type { LeaderMetrics } from './leader-metrics';
 import type { LeaderService } from './leader-service';
@@ -40,10 +43,15 @@ export interface LeaderAppDeps {
   readonly followerUrls?: readonly string[];
   /** The watchers of `GET /watch` (the node ends them on shutdown); one is made when absent. */
   readonly watchHub?: WatchHub;
+  /** false: every write goes through Express too (specs compare the two paths). Default true. */
+  readonly rawWrites?: boolean;
 }
 
-/** The leader's HTTP API (API.md), without listening: supertest drives it in process. */
-export function createLeaderApp({ service, store, writeQuorum, minFollowersToWrite = 0, clusterToken = null, logger, registry, metrics, followerUrls = [], watchHub }: LeaderAppDeps): Express {
+/**
+ * The leader's HTTP API (API.md), without listening: supertest drives it in process. Everyday
+ * writes take the raw path of fast-writes.ts; everything else is the Express app built here.
+ */
+export function createLeaderApp({ service, store, writeQuorum, minFollowersToWrite = 0, clusterToken = null, logger, registry, metrics, followerUrls = [], watchHub, rawWrites = true }: LeaderAppDeps): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -87,13 +95,12 @@ export function createLeaderApp({ service, store, writeQuorum, minFollowersToWri
   const hub = watchHub ?? new WatchHub({ store, registry });
   app.use(readRoutes(store, progress));
   app.use(watchRoute(store, progress, hub));
-  app.use(
-    writeRoutes(service, { writeQuorum, minFollowersToWrite }, metrics, (entry) => {
-      waiters.advance(store.maxVersion);
-      // Each write on its own: a leader's watchers see every change one by one.
-      hub.published(entry);
-    }),
-  );
+  const writes = new LeaderWrites(service, { writeQuorum, minFollowersToWrite }, metrics, (entry) => {
+    waiters.advance(store.maxVersion);
+    // Each write on its own: a leader's watchers see every change one by one.
+    hub.published(entry);
+  });
+  app.use(writeRoutes(writes));
   const notFollower = (_req: unknown, _res: unknown, next: (error: unknown) => void) =>
     next(new KvError('NOT_FOLLOWER', 'this node is the leader; it does not accept replication'));
   app.post(REPLICATION_PATH, requireClusterToken(clusterToken), notFollower);
@@ -102,5 +109,5 @@ export function createLeaderApp({ service, store, writeQuorum, minFollowersToWri
   app.use(NODE_ROUTES.refuseOthers());
   app.use(routeNotFound);
   app.use(errorHandler(logger));
-  return app;
+  return rawWrites ? withFastWrites(app, { writes, service, logger, registry }) : app;
 }

@@ -1,22 +1,11 @@
-import type { Express } from 'express';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import fc from 'fast-check';
 import pino from 'pino';
-import { VersionedStore, type Entry } from '@kv/store';
-import { FollowerReplica, ReplicationLeader, type ReplicationTransport } from '@kv/replication';
+import type { Entry } from '@kv/store';
+import type { ReplicationLeader } from '@kv/replication';
 import { answerClientErrorsWithJson } from '@kv/node-kit';
 import { answerProblems, fuzzRuns, hostileRequest, sendRaw } from '@kv/node-kit/testing';
-import { testLeader } from './test-leader';
-
-/** Followers as in-memory replicas that answer at once: every write reaches its quorum, so a 5xx is a bug. */
-function replicaTransport(urls: readonly string[]): ReplicationTransport {
-  const replicas = new Map(urls.map((url) => [url, new FollowerReplica(new VersionedStore(), url)]));
-  return {
-    async send(follower, request) {
-      return (replicas.get(follower) as FollowerReplica).receive(request).response;
-    },
-  };
-}
+import { replicaTransport, testLeader } from './test-leader';
 
 interface Snapshot {
   readonly version: number;
@@ -48,10 +37,10 @@ describe('leader under hostile input', () => {
   let server: Server;
 
   beforeAll(async () => {
-    let app: Express;
+    let app: RequestListener;
     ({ app, leader } = testLeader({ followers: urls, transport: replicaTransport(urls), writeQuorum: 2, logger: silent }));
     server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+      const listening = createServer(app).listen(0, '127.0.0.1', () => resolve(listening));
     });
     // As serve() does in production: malformed HTTP gets a JSON answer too.
     answerClientErrorsWithJson(server, silent);

@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import { ReplicateResponse } from '@kv/protocol';
 import { ReplicationLeader, type ReplicationTransport } from '@kv/replication';
@@ -21,7 +21,7 @@ describe('leader metrics', () => {
   afterEach(() => leader.stop());
 
   it('has write latency by op, quorum and outcome, replication requests and failures, lag and state per follower, keys and version', async () => {
-    let app: Express;
+    let app: RequestListener;
     ({ app, leader } = testLeader({ followers: [...UP, DOWN], transport, writeQuorum: 2, replicationTimeoutMs: 1000 }));
 
     expect((await request(app).put('/kv/a').send({ value: 1 })).status).toBe(200);

@@ -13,7 +13,7 @@ import {
 } from '@kv/replication';
 import { FileJournal } from '@kv/persistence';
 import { ConfigError, WatchHub, createRegistry, type LeaderConfig, type Logger } from '@kv/node-kit';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { createHttpTransport } from './http-transport';
 import { createLeaderApp } from './app';
 import { leaderMetrics } from './leader-metrics';
@@ -26,7 +26,7 @@ export const REPLICATION_REQUEST_TIMEOUT_MS = 2000;
 const RECOVERY_JOURNAL_CHUNK = 1000;
 
 export interface LeaderNode {
-  readonly app: Express;
+  readonly app: RequestListener;
   readonly service: LeaderService;
   /** Settles once the leader serves (or its recovery failed for good). */
   readonly ready: Promise<ReplicationLeader>;

@@ -1,7 +1,7 @@
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import pino from 'pino';
 import { VersionedStore } from '@kv/store';
-import { ReplicationLeader, systemClock, type Clock, type ReplicationTransport } from '@kv/replication';
+import { FollowerReplica, ReplicationLeader, systemClock, type Clock, type ReplicationTransport } from '@kv/replication';
 import { createRegistry, type Logger } from '@kv/node-kit';
 import type { Registry } from 'prom-client';
 import { createLeaderApp } from './app';
@@ -19,13 +19,15 @@ export interface TestLeaderOptions {
   readonly minFollowersToWrite?: number;
   readonly inSyncMaxLagMs?: number;
   readonly clock?: Clock;
+  /** false: writes go through Express only (see createLeaderApp). */
+  readonly rawWrites?: boolean;
 }
 
 /**
  * For specs: an in-memory leader app with zero simulated delay over the given transport,
  * wired like leader-node.ts wires it (metrics observe the leader, routes answer through it).
  */
-export function testLeader(options: TestLeaderOptions): { app: Express; leader: ReplicationLeader; registry: Registry } {
+export function testLeader(options: TestLeaderOptions): { app: RequestListener; leader: ReplicationLeader; registry: Registry } {
   const registry = createRegistry({ defaultMetrics: false });
   const built: { leader?: ReplicationLeader } = {};
   const metrics = leaderMetrics(registry, () => built.leader as ReplicationLeader);
@@ -51,6 +53,17 @@ export function testLeader(options: TestLeaderOptions): { app: Express; leader: 
     logger,
     registry,
     metrics,
+    rawWrites: options.rawWrites,
   });
   return { app, leader, registry };
+}
+
+/** Followers as in-memory replicas that answer at once: every write reaches its quorum, so a 5xx is a bug. */
+export function replicaTransport(urls: readonly string[]): ReplicationTransport {
+  const replicas = new Map(urls.map((url) => [url, new FollowerReplica(new VersionedStore(), url)]));
+  return {
+    async send(follower, request) {
+      return (replicas.get(follower) as FollowerReplica).receive(request).response;
+    },
+  };
 }

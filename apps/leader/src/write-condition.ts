@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import { IF_VERSION_PROBLEM } from '@kv/protocol';
 import { KvError } from '@kv/node-kit';
 import type { WriteCondition } from '@kv/replication';
@@ -19,16 +18,19 @@ function version(text: string, problem: string): number {
   return n;
 }
 
+/** A request header by its lower-case name (Express' `req.get`, or `IncomingMessage.headers` joined). */
+export type HeaderOf = (name: string) => string | undefined;
+
 /** An empty header counts as absent, as an empty query parameter does. */
-function header(req: Request, name: string): string | undefined {
-  const value = req.get(name)?.trim();
+function header(headerOf: HeaderOf, name: string): string | undefined {
+  const value = headerOf(name)?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
-function stated(req: Request, ifVersion: string | undefined): Stated[] {
+function stated(headerOf: HeaderOf, ifVersion: string | undefined): Stated[] {
   const found: Stated[] = [];
   if (ifVersion !== undefined) found.push({ source: `ifVersion=${ifVersion}`, expects: version(ifVersion, IF_VERSION_PROBLEM) });
-  const ifMatch = header(req, 'if-match');
+  const ifMatch = header(headerOf, 'if-match');
   if (ifMatch !== undefined) {
     const problem = `If-Match must be one quoted version such as "12" (the ETag of GET /kv/:key) or *, got ${JSON.stringify(ifMatch)}`;
     if (ifMatch === '*') found.push({ source: 'If-Match: *', expects: 'exists' });
@@ -38,7 +40,7 @@ function stated(req: Request, ifVersion: string | undefined): Stated[] {
       found.push({ source: `If-Match: ${ifMatch}`, expects: version(match[1], problem) });
     }
   }
-  const ifNoneMatch = header(req, 'if-none-match');
+  const ifNoneMatch = header(headerOf, 'if-none-match');
   if (ifNoneMatch !== undefined) {
     if (ifNoneMatch !== '*') {
       throw new KvError('INVALID_QUERY', `If-None-Match on a write must be * (create only), got ${JSON.stringify(ifNoneMatch)}`);
@@ -55,8 +57,8 @@ function stated(req: Request, ifVersion: string | undefined): Stated[] {
  * none is given. Throws INVALID_QUERY for a malformed one, for forms that disagree, and for
  * a DELETE that requires the key absent (it would delete a key that must not exist).
  */
-export function writeCondition(req: Request, ifVersion: string | undefined, op: 'put' | 'delete'): WriteCondition | undefined {
-  const all = stated(req, ifVersion);
+export function writeCondition(headerOf: HeaderOf, ifVersion: string | undefined, op: 'put' | 'delete'): WriteCondition | undefined {
+  const all = stated(headerOf, ifVersion);
   if (all.length === 0) return undefined;
   const [first, ...others] = all;
   const disagreeing = others.find((s) => s.expects !== first.expects);

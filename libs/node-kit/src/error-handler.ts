@@ -52,22 +52,39 @@ function fromHttpish(error: HttpishError): KvError | null {
   return null;
 }
 
+/**
+ * The KvError a thrown value stands for: itself, a DTO validation failure as INVALID_BODY
+ * (its first MAX_PROBLEMS_IN_MESSAGE problems listed), a body-parser / router / zlib error
+ * by its type or status, anything else INTERNAL.
+ */
+export function toKvError(error: unknown): KvError {
+  if (error instanceof KvError) return error;
+  if (error instanceof DtoValidationError) {
+    // The message already names the first few; a batch of junk must not answer megabytes.
+    const problems = error.problems.slice(0, MAX_PROBLEMS_IN_MESSAGE).map((p) => p.message);
+    return new KvError('INVALID_BODY', error.message, { problems });
+  }
+  return fromHttpish((error ?? {}) as HttpishError) ?? new KvError('INTERNAL', 'internal error');
+}
+
+/** The JSON body of an error answer (API.md, "Errors"): `{error, code, ...details}`. */
+export function errorBody(kvError: KvError): Record<string, unknown> {
+  return { error: kvError.message, code: kvError.code, ...kvError.details };
+}
+
+/** Logs a refused request as the error handler does: INTERNAL at error with the cause, the rest at warn. */
+export function logRefusal(logger: Logger, kvError: KvError, cause: unknown, request: { requestId: unknown; method: string | undefined; url: string | undefined }): void {
+  if (kvError.code === 'INTERNAL') logger.error({ err: cause, ...request }, 'unhandled error');
+  else logger.warn({ requestId: request.requestId, code: kvError.code, status: kvError.status, method: request.method, url: request.url }, kvError.message);
+}
+
 /** Turns anything thrown in a route into `{error, code, ...}` JSON with the fitting status. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
-    let kvError: KvError;
-    if (error instanceof KvError) kvError = error;
-    else if (error instanceof DtoValidationError) {
-      // The message already names the first few; a batch of junk must not answer megabytes.
-      const problems = error.problems.slice(0, MAX_PROBLEMS_IN_MESSAGE).map((p) => p.message);
-      kvError = new KvError('INVALID_BODY', error.message, { problems });
-    } else kvError = fromHttpish((error ?? {}) as HttpishError) ?? new KvError('INTERNAL', 'internal error');
-
-    const requestId: unknown = res.locals.requestId;
-    if (kvError.code === 'INTERNAL') logger.error({ err: error, requestId, method: req.method, url: req.originalUrl }, 'unhandled error');
-    else logger.warn({ requestId, code: kvError.code, status: kvError.status, method: req.method, url: req.originalUrl }, kvError.message);
-    res.status(kvError.status).json({ error: kvError.message, code: kvError.code, ...kvError.details });
+    const kvError = toKvError(error);
+    logRefusal(logger, kvError, error, { requestId: res.locals.requestId, method: req.method, url: req.originalUrl });
+    res.status(kvError.status).json(errorBody(kvError));
   };
 }
 

@@ -18,6 +18,11 @@ export function keyParam(raw: unknown): string {
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
 
+/** The request's id: the caller's `X-Request-Id` when it is sane (1-128 of `[\w.:-]`), else a fresh UUID. */
+export function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
 /**
  * Gives every request an id (the caller's X-Request-Id when it sends a sane one) that
  * comes back in the answer and in every log line, and logs one line per request at debug.
@@ -26,8 +31,7 @@ const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
  */
 export function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const given = req.get(REQUEST_ID_HEADER);
-    const id = given !== undefined && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+    const id = requestIdOf(req.get(REQUEST_ID_HEADER));
     res.locals.requestId = id;
     res.setHeader(REQUEST_ID_HEADER, id);
     // Checked once per request: with debug off, no timer, no listener, no line.

@@ -1,11 +1,11 @@
 export { KvError, ERROR_STATUS } from './errors';
 export type { ErrorCode } from './errors';
-export { errorHandler, routeNotFound, methodNotAllowed } from './error-handler';
+export { errorBody, errorHandler, logRefusal, routeNotFound, methodNotAllowed, toKvError } from './error-handler';
 export { parseLeaderConfig, parseFollowerConfig, ConfigError, DEFAULT_WRITE_QUORUM, DEFAULT_MIN_FOLLOWERS_MAX_LAG_MS } from './config';
 export type { Env, LeaderConfig, FollowerConfig, NodeConfig, LogLevel, FsyncPolicy } from './config';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
-export { jsonBody, keyParam, requestContext, requireClusterToken } from './http';
+export { jsonBody, keyParam, requestContext, requestIdOf, requireClusterToken } from './http';
 export { APPLIED_VERSION_HEADER, emptyKeyWrites, readRoutes } from './read-routes';
 export { VersionWaiters } from './version-waiters';
 export { DEFAULT_MIN_VERSION_TIMEOUT_MS, MAX_MIN_VERSION_TIMEOUT_MS, integerParam, readConsistency, untilCaughtUp } from './read-your-writes';

@@ -1,6 +1,5 @@
-import http, { type Server } from 'node:http';
+import http, { type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { answerClientErrorsWithJson } from './client-errors';
 
@@ -26,7 +25,7 @@ export interface ServeOptions {
  * Listens, logs one ready line, and on SIGTERM/SIGINT stops accepting, lets in-flight
  * requests finish, runs onShutdown and exits 0. A port that cannot be bound exits 1.
  */
-export function serve(app: Express, logger: Logger, options: ServeOptions): Server {
+export function serve(app: RequestListener, logger: Logger, options: ServeOptions): Server {
   // Not app.listen: Express 5 calls its callback on a listen error too, as if it were ready.
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
