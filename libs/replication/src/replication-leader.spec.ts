@@ -59,25 +59,75 @@ describe('ReplicationLeader with a journal', () => {
     leader.stop();
   });
 
+  it('sends a write within a durable reservation while the journal writes it, and answers only when both are done', async () => {
+    const { journal, commits } = manualJournal();
+    const { transport, sent } = recordingTransport();
+    const leader = leaderWith(journal, transport);
+    await flushMicrotasks();
+    const sentEntries = () => sent.flatMap((r) => r.entries.map((e) => e.version));
+    // Versions 1 and 2: nothing reserved on disk yet, so both wait for the record reserving them.
+    const first = leader.put('a', 1, 1);
+    const second = leader.put('b', 1, 1);
+    await flushMicrotasks();
+    expect(sentEntries()).toEqual([]);
+    commits[0].done();
+    await flushMicrotasks();
+    expect(sentEntries()).toEqual([1]);
+    commits[1].done();
+    await flushMicrotasks();
+    expect(sentEntries()).toEqual([1, 2]);
+    await expect(first.quorum).resolves.toMatchObject({ outcome: 'reached' });
+    await expect(second.quorum).resolves.toMatchObject({ outcome: 'reached' });
+
+    // Version 3 is within the durable reservation: it goes out before its own record is durable...
+    const third = leader.put('c', 1, 1);
+    let answered = false;
+    void third.quorum.then(() => (answered = true));
+    await flushMicrotasks();
+    expect(sentEntries()).toEqual([1, 2, 3]);
+    // ...and is answered only once it is durable here too.
+    expect(answered).toBe(false);
+    commits[2].done();
+    await expect(third.quorum).resolves.toMatchObject({ outcome: 'reached', acks: 1 });
+    leader.stop();
+  });
+
+  it('never sends a version that a crash could reuse: above the durable reservation, writes wait in order for the record reserving them', async () => {
+    const { journal, commits } = manualJournal();
+    const { transport, sent } = recordingTransport();
+    // Reserved on disk through 10 by a previous run, which this one continues above: 11 needs a new record.
+    const leader = leaderWith(journal, transport, 10);
+    await flushMicrotasks();
+    const sentEntries = () => sent.flatMap((r) => r.entries.map((e) => e.version));
+    const versions = Array.from({ length: 4 }, (_, i) => leader.put(`k${i}`, i, 0).entry.version);
+    expect(versions).toEqual([11, 12, 13, 14]);
+    await flushMicrotasks();
+    expect(sentEntries()).toEqual([]);
+    expect(commits[0].change.meta.reservedVersion).toBeGreaterThanOrEqual(14);
+    // Records become durable in order; each write goes out after its own record.
+    for (const [i, commit] of commits.entries()) {
+      commit.done();
+      await flushMicrotasks();
+      expect(sentEntries()).toEqual(versions.slice(0, i + 1));
+    }
+    leader.stop();
+  });
+
   it('counts writes still waiting for the journal in /status lag: version - ackedVersion', async () => {
     const { journal, commits } = manualJournal();
     const leader = leaderWith(journal, recordingTransport().transport);
     await flushMicrotasks();
     leader.put('a', 1, 1);
-    commits[0].done();
-    await flushMicrotasks();
-    expect(leader.status()[0]).toMatchObject({ ackedVersion: 1, lag: 0 });
     leader.put('b', 1, 1);
-    leader.put('c', 1, 1);
     await flushMicrotasks();
-    // Not durable yet, so not sent: the follower is two behind the version /status shows.
-    expect(leader.version).toBe(3);
-    expect(leader.status()[0]).toMatchObject({ ackedVersion: 1, lag: 2 });
+    // Waiting for the record that reserves their versions, so not sent: two behind the version /status shows.
+    expect(leader.version).toBe(2);
+    expect(leader.status()[0]).toMatchObject({ ackedVersion: 0, lag: 2 });
+    commits[0].done();
     commits[1].done();
-    commits[2].done();
-    // One append in flight per follower: b, then c.
+    // One append in flight per follower: a, then b.
     for (let i = 0; i < 3; i++) await flushMicrotasks();
-    expect(leader.status()[0]).toMatchObject({ ackedVersion: 3, lag: 0 });
+    expect(leader.status()[0]).toMatchObject({ ackedVersion: 2, lag: 0 });
     leader.stop();
   });
 
