@@ -64,7 +64,7 @@ describe('a leader killed mid-storm and restarted at once, in memory', () => {
       deleteEvery: scenario.deleteEvery,
       w: scenario.w,
       // While the leader is down its port refuses; during its recovery writes wait, then 503.
-      unreachablePauseMs: 20,
+      unreachablePauseMs: 100,
       deadlineMs: 40_000,
       onOutcome: (outcome) => history.record(outcome),
       onOperation: async (index) => {
