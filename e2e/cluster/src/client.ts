@@ -117,7 +117,7 @@ export async function waitCaughtUp(leader: string, followers: string[], timeoutM
     async () => {
       const leaderStatus = (await status(leader)).body as { version: number; followers: Array<{ url: string; lag: number; state: string }> };
       const applied = await Promise.all(followers.map(async (f) => ((await status(f)).body as { appliedVersion: number }).appliedVersion));
-      const behind = followers.filter((_, i) => applied[i] !== leaderStatus.version).map((f, i) => `${f} at ${applied[i]}`);
+      const behind = followers.map((f, i) => ({ f, at: applied[i] })).filter(({ at }) => at !== leaderStatus.version).map(({ f, at }) => `${f} at ${at}`);
       const rows = leaderStatus.followers.filter((row) => row.lag !== 0 || row.state !== 'up').map((row) => `${row.url} ${row.state} lag ${row.lag}`);
       last = `leader at version ${leaderStatus.version}; followers behind: ${behind.join(', ') || 'none'}; leader sees: ${rows.join(', ') || 'all up, lag 0'}`;
       return behind.length === 0 && rows.length === 0;
