@@ -51,18 +51,78 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   throw new Error(`not within ${timeoutMs} ms: ${await describe()}`);
 }
 
-/** Waits until every given follower lists exactly what the leader lists. */
-export async function waitConverged(leader: string, followers: string[], timeoutMs: number): Promise<number> {
+/** A key on which a follower's listing differs from the leader's; null where a node does not list it. */
+export interface ItemDifference {
+  readonly key: string;
+  readonly leader: Item | null;
+  readonly follower: Item | null;
+}
+
+/** Every key whose entry (value and version) differs between two listings, in key order. */
+export function differingItems(leader: readonly Item[], follower: readonly Item[]): ItemDifference[] {
+  const theirs = new Map(follower.map((item) => [item.key, item]));
+  const differences: ItemDifference[] = [];
+  for (const item of leader) {
+    const other = theirs.get(item.key) ?? null;
+    theirs.delete(item.key);
+    if (other === null || JSON.stringify(other) !== JSON.stringify(item)) differences.push({ key: item.key, leader: item, follower: other });
+  }
+  for (const other of theirs.values()) differences.push({ key: other.key, leader: null, follower: other });
+  return differences.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export interface ConvergenceOptions {
+  /** Appended to the failure message: what the nodes said about themselves (statuses), to find the cause. */
+  readonly diagnose?: () => Promise<string>;
+  /** Differing keys shown per follower on failure. */
+  readonly shownKeys?: number;
+}
+
+/**
+ * Waits until every given follower lists exactly what the leader lists. On timeout, the
+ * message names each differing follower with its differing keys (leader's and follower's entry).
+ */
+export async function waitConverged(leader: string, followers: string[], timeoutMs: number, options: ConvergenceOptions = {}): Promise<number> {
+  let last: Array<{ follower: string; differences: ItemDifference[] }> = [];
+  return waitFor(
+    async () => {
+      const expected = await listAll(leader);
+      const actual = await Promise.all(followers.map((f) => listAll(f)));
+      last = followers.map((follower, i) => ({ follower, differences: differingItems(expected, actual[i]) })).filter((d) => d.differences.length > 0);
+      return last.length === 0;
+    },
+    timeoutMs,
+    async () => {
+      const shown = options.shownKeys ?? 20;
+      const lines = [`followers ${last.map((d) => d.follower).join(', ')} differ from the leader`];
+      for (const { follower, differences } of last) {
+        lines.push(`${follower}: ${differences.length} differing keys${differences.length > shown ? ` (first ${shown})` : ''}`);
+        for (const d of differences.slice(0, shown)) lines.push(`  ${d.key}: leader ${JSON.stringify(d.leader)} follower ${JSON.stringify(d.follower)}`);
+      }
+      if (options.diagnose) lines.push(await options.diagnose());
+      return lines.join('\n');
+    },
+  );
+}
+
+/**
+ * Waits until every follower's `appliedVersion` is the leader's `version` and the leader
+ * shows each of them `up` with lag 0: equal listings alone can hide a follower that
+ * missed a write whose key was written again later (its applied version then stays behind
+ * for good).
+ */
+export async function waitCaughtUp(leader: string, followers: string[], timeoutMs: number, options: ConvergenceOptions = {}): Promise<number> {
   let last = '';
   return waitFor(
     async () => {
-      const expected = JSON.stringify(await listAll(leader));
-      const actual = await Promise.all(followers.map(async (f) => JSON.stringify(await listAll(f))));
-      const differing = followers.filter((_, i) => actual[i] !== expected);
-      last = `followers ${differing.join(', ')} differ from the leader`;
-      return differing.length === 0;
+      const leaderStatus = (await status(leader)).body as { version: number; followers: Array<{ url: string; lag: number; state: string }> };
+      const applied = await Promise.all(followers.map(async (f) => ((await status(f)).body as { appliedVersion: number }).appliedVersion));
+      const behind = followers.map((f, i) => ({ f, at: applied[i] })).filter(({ at }) => at !== leaderStatus.version).map(({ f, at }) => `${f} at ${at}`);
+      const rows = leaderStatus.followers.filter((row) => row.lag !== 0 || row.state !== 'up').map((row) => `${row.url} ${row.state} lag ${row.lag}`);
+      last = `leader at version ${leaderStatus.version}; followers behind: ${behind.join(', ') || 'none'}; leader sees: ${rows.join(', ') || 'all up, lag 0'}`;
+      return behind.length === 0 && rows.length === 0;
     },
     timeoutMs,
-    () => last,
+    async () => [last, ...(options.diagnose ? [await options.diagnose()] : [])].join('\n'),
   );
 }

@@ -121,9 +121,13 @@ interface CatchUp {
   readonly unacked: Set<number>;
   readonly plan: SyncPlan;
   /**
-   * A batch was acknowledged: for a resync, the follower has emptied its store, so live
-   * entries may go now (sent earlier, the emptying would have wiped them).
+   * Live entries wait until the first catch-up message is acknowledged (`opened`): for a
+   * resync, whose first batch empties the follower's store (sent earlier, the emptying would
+   * wipe them); and for a follower of another history (the one this leader recovered),
+   * which applies nothing from this leader until a catch-up message invites it to follow.
    */
+  readonly holdsLive: boolean;
+  /** The first catch-up message was acknowledged: the follower follows this leader now. */
   opened: boolean;
 }
 
@@ -268,8 +272,7 @@ export class Replicator {
     for (const p of this.progress) {
       if (!p.heartbeatInFlight) earliest = Math.min(earliest, p.mode === 'probe' && p.probeWanted ? -Infinity : p.nextHeartbeatAt);
       if (p.mode !== 'catch-up' && p.mode !== 'replicate') continue;
-      const held = p.catchUp !== null && p.catchUp.resync !== null && !p.catchUp.opened;
-      if (p.queue.length > 0 && p.appendsInFlight < this.options.maxAppendsInFlight && !held) {
+      if (p.queue.length > 0 && p.appendsInFlight < this.options.maxAppendsInFlight && !liveHeld(p)) {
         earliest = Math.min(earliest, p.queue[0].readyAt);
       }
       const c = p.catchUp;
@@ -444,6 +447,7 @@ export class Replicator {
       doneSent: false,
       round: 0,
       unacked: new Set(),
+      holdsLive: plan.kind === 'resync' || !joined,
       opened: false,
       plan,
     };
@@ -451,7 +455,7 @@ export class Replicator {
   }
 
   private takeAppends(p: Progress, now: number, out: OutgoingMessage[]): void {
-    if (p.catchUp && p.catchUp.resync !== null && !p.catchUp.opened) return;
+    if (liveHeld(p)) return;
     while (p.appendsInFlight < this.options.maxAppendsInFlight && p.queue.length > 0 && p.queue[0].readyAt <= now) {
       let count = 0;
       let bytes = 0;
@@ -548,6 +552,11 @@ export class Replicator {
     if (!p) throw new Error(`unknown follower ${url}`);
     return p;
   }
+}
+
+/** Live entries wait for the catch-up's first acknowledged message (CatchUp.holdsLive). */
+function liveHeld(p: Progress): boolean {
+  return p.catchUp !== null && p.catchUp.holdsLive && !p.catchUp.opened;
 }
 
 /** Keeps the queue sorted by readyAt; appends at the end in the common in-order case. */

@@ -3,14 +3,15 @@
  * fail, pause and restart followers. Deterministic for a given seed.
  */
 import { VersionedStore, type JsonValue, type LiveEntry } from '@kv/store';
-import { ReplicateRequest, type ReplicateResponse } from '@kv/protocol';
+import { MAX_SAFE_VERSION, ReplicateRequest, entryWireBytes, type EntriesPage, type ReplicateResponse, type ReplicatedEntry } from '@kv/protocol';
 import type { SetTimer } from '@kv/quorum';
 import type { Clock } from './clock';
-import type { ReplicationTransport } from './transport';
 import { FollowerReplica, type FollowerRetention } from './follower-replica';
 import { TombstoneRetention } from './tombstone-retention';
 import { ReplicationLeader, type WriteTicket } from './replication-leader';
 import type { ReplicatorOptions } from './replicator';
+import { recoverFromFollowers, type RecoveryResult, type RecoveryTransport } from './recovery';
+import type { Lineage } from './sync-plan';
 
 interface VirtualTimer {
   at: number;
@@ -98,7 +99,8 @@ export interface SimulatedClusterOptions {
 /** A leader and followers wired through an in-memory network on a virtual clock. */
 export class SimulatedCluster {
   readonly clock = new VirtualClock();
-  readonly leader: ReplicationLeader;
+  /** The leader process now: `restartLeader` replaces it. */
+  leader: ReplicationLeader;
   readonly followers: SimulatedFollower[];
   /** Every replication request, for assertions about batching and retries. */
   readonly sent: Array<{ follower: string; request: ReplicateRequest }> = [];
@@ -106,6 +108,10 @@ export class SimulatedCluster {
   private readonly wireMs: number;
   private readonly requestTimeoutMs: number;
   private readonly followerRetention: () => FollowerRetention | undefined;
+  private readonly options: SimulatedClusterOptions;
+  /** Leader processes killed: what they had on the wire is lost with them. */
+  private readonly deadLeaders = new Set<ReplicationLeader>();
+  private leaderStarts = 1;
 
   constructor(options: SimulatedClusterOptions = {}) {
     const retentionMs = options.tombstoneRetentionMs;
@@ -119,10 +125,39 @@ export class SimulatedCluster {
       const url = `sim://f${i + 1}`;
       return { url, store, replica: new FollowerReplica(store, `${url}#1`, undefined, this.followerRetention()), fault: 'none', failNext: 0, held: [], incarnation: 1 };
     });
-    const transport: ReplicationTransport = { send: (follower, request) => this.deliver(follower, request) };
-    this.leader = new ReplicationLeader({
-      store: new VersionedStore(),
-      epoch: 1,
+    this.options = options;
+    this.leader = this.startLeader({ store: new VersionedStore(), epoch: 1 });
+  }
+
+  /**
+   * kill -9 of the leader and a new leader process in its place, in memory: it recovers
+   * from the followers with the real `recoverFromFollowers` (as apps/leader does), then
+   * leads the recovered history. Requests the old process had sent and not yet delivered
+   * are lost with it.
+   */
+  async restartLeader(writeQuorum = 3): Promise<RecoveryResult> {
+    this.leader.stop();
+    this.deadLeaders.add(this.leader);
+    const recovery: RecoveryTransport = { entries: (url, after, maxBytes) => this.entries(url, after, maxBytes) };
+    let outcome: { result: RecoveryResult } | { error: unknown } | undefined;
+    recoverFromFollowers({ followers: this.followers.map((f) => f.url), writeQuorum, own: null, transport: recovery, clock: this.clock, graceMs: 0 }).then(
+      (result) => (outcome = { result }),
+      (error: unknown) => (outcome = { error }),
+    );
+    while (outcome === undefined) await this.clock.advance(5);
+    if ('error' in outcome) throw outcome.error;
+    const { result } = outcome;
+    result.store.noteVersion(result.highestSeenVersion);
+    this.leaderStarts++;
+    this.leader = this.startLeader({ store: result.store, epoch: result.epoch, leaderId: `leader-${this.leaderStarts}`, lineage: result.lineage, reservedVersion: result.highestSeenVersion });
+    return result;
+  }
+
+  private startLeader(start: { store: VersionedStore; epoch: number; leaderId?: string; lineage?: Lineage | null; reservedVersion?: number }): ReplicationLeader {
+    const options = this.options;
+    const retentionMs = options.tombstoneRetentionMs;
+    const leader: ReplicationLeader = new ReplicationLeader({
+      ...start,
       followers: this.followers.map((f) => f.url),
       replication: {
         minDelayMs: options.minDelayMs ?? 0,
@@ -131,10 +166,11 @@ export class SimulatedCluster {
         ...options.replication,
       },
       replicationTimeoutMs: options.replicationTimeoutMs ?? 5000,
-      transport,
+      transport: { send: (follower, request) => this.deliver(follower, request, () => this.deadLeaders.has(leader)) },
       clock: this.clock,
       ...(retentionMs === undefined ? {} : { tombstoneRetention: new TombstoneRetention(retentionMs) }),
     });
+    return leader;
   }
 
   put(key: string, value: JsonValue, quorum = 0): WriteTicket {
@@ -193,8 +229,21 @@ export class SimulatedCluster {
       .filter((i) => i >= 0);
   }
 
-  private deliver(url: string, request: ReplicateRequest): Promise<ReplicateResponse> {
-    const f = this.followers.find((candidate) => candidate.url === url) as SimulatedFollower;
+  /** What a follower answers a recovering leader (its POST /replicate/entries). */
+  private async entries(url: string, afterVersion: number, maxBytes: number): Promise<EntriesPage> {
+    const f = this.follower(url);
+    await new Promise<void>((resolve) => this.clock.setTimer(resolve, this.wireMs));
+    if (f.fault !== 'none') throw new Error(`connect ECONNREFUSED ${url}`);
+    const page = f.store.page(afterVersion, MAX_SAFE_VERSION, { maxBytes, sizeOf: entryWireBytes });
+    return { position: f.replica.position(), entries: page.entries as ReplicatedEntry[], next: page.coveredThrough < MAX_SAFE_VERSION ? page.coveredThrough : null };
+  }
+
+  private follower(url: string): SimulatedFollower {
+    return this.followers.find((candidate) => candidate.url === url) as SimulatedFollower;
+  }
+
+  private deliver(url: string, request: ReplicateRequest, senderDead: () => boolean): Promise<ReplicateResponse> {
+    const f = this.follower(url);
     this.sent.push({ follower: url, request });
     // Through JSON, as over HTTP: the follower sees a parsed, validated copy.
     const wire = JSON.parse(JSON.stringify(request)) as unknown;
@@ -220,7 +269,7 @@ export class SimulatedCluster {
       };
       this.clock.setTimer(() => {
         const apply = () => answer(() => f.replica.receive(ReplicateRequest.parse(wire)).response);
-        if (f.fault === 'down') return answer(() => { throw new Error(`connect ECONNREFUSED ${url}`); });
+        if (f.fault === 'down' || senderDead()) return answer(() => { throw new Error(`connect ECONNREFUSED ${url}`); });
         if (f.failNext > 0) {
           f.failNext--;
           return answer(() => { throw new Error('HTTP 500: injected failure'); });
