@@ -98,7 +98,7 @@ export function throughputChart(results: RunResults): ChartConfiguration<'bar' |
   if (reference.length > 0) {
     datasets.push({
       type: 'bar',
-      label: 'reference server (bare Express, same load)',
+      label: 'reference server (bare Node HTTP, same load)',
       data: cluster.map((c) => reference.find((r) => r.quorum === c.quorum)?.throughputPerSec ?? null),
       backgroundColor: '#bbbbbb',
     });

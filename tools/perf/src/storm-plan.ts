@@ -24,7 +24,7 @@ export interface StormPlan {
   readonly valueSize: number;
   readonly outDir: string;
   readonly cluster: ClusterChoice;
-  /** Also storm the reference server (a bare Express server) with the same load, quorum by quorum. */
+  /** Also storm the reference server (a bare Node HTTP server) with the same load, quorum by quorum. */
   readonly reference: boolean;
   /** Writes sent to each target before the first measured storm, not measured. */
   readonly warmupWrites: number;
@@ -135,7 +135,7 @@ export function createStormCommand(): Command {
     .option('--out <dir>', 'where results.json, results.csv and the charts go (default: perf-results/<mode>-<time>)')
     .option('--leader <url>', 'storm this existing leader instead of launching a cluster (needs --followers)', loopbackUrl)
     .option('--followers <urls>', "the existing cluster's follower URLs, comma-separated", parseFollowers)
-    .option('--reference', 'also storm a bare Express server with the same load (default in throughput mode)')
+    .option('--reference', 'also storm a bare Node HTTP server with the same load (default in throughput mode)')
     .option('--no-reference', 'skip the reference server')
     .option('--warmup <n>', 'unmeasured writes to each target before the first storm (default: 20; throughput mode 2000)', integerIn(0, 1_000_000))
     .option('--time-limit <s>', 'no write of a storm starts after this many seconds', integerIn(1, 3600), 300)

@@ -128,7 +128,7 @@ describe('table, CSV and charts', () => {
     const chart = throughputChart(results);
     expect(chart.data.datasets.map((d) => [d.type, d.label])).toEqual([
       ['bar', 'cluster'],
-      ['bar', 'reference server (bare Express, same load)'],
+      ['bar', 'reference server (bare Node HTTP, same load)'],
       ['line', 'theory: writers / theoretical mean latency'],
     ]);
     expect(chart.data.datasets[2].data).toEqual([10, 10]);

@@ -9,7 +9,7 @@ import { summarize, type LatencySummary } from './statistics';
 import type { StormSample } from './storm-spec';
 
 /**
- * `cluster`: the leader and its followers; `reference`: the bare Express server under the same
+ * `cluster`: the leader and its followers; `reference`: the bare Node HTTP server under the same
  * load; `etcd`: an etcd cluster through its HTTP gateway (its own majority, whatever `w` says).
  */
 /** `watched`: the cluster again, with `--watchers` watch streams open on a follower. */
