@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { MAX_KEY_BYTES, MAX_SAFE_VERSION, MAX_VALUE_DEPTH } from './limits';
-import { ReplicateRequest, ReplicateResponse, ReplicatedEntry, isWellFormedEntry, isWellFormedResponse } from './replication-dtos';
+import { CatchUpRange, ReplicateRequest, ReplicateResponse, ReplicatedEntry, isWellFormedEntry, isWellFormedRequest, isWellFormedResponse } from './replication-dtos';
 import { DtoValidationError, copyInto, problemsOf, type DtoProblem } from './validate';
 
 /** What class-validator says about one entry: the verdict the fast path must match. */
@@ -122,5 +122,94 @@ describe('isWellFormedResponse (the fast accept path of every replication answer
     expect(isWellFormedResponse(typical)).toBe(true);
     expect(isWellFormedResponse({ ...typical, __proto__: null })).toBe(true);
     expect(isWellFormedResponse(JSON.parse('{"followerId":"f","leaderEpoch":1,"appliedVersion":1,"__proto__":{}}'))).toBe(false);
+  });
+});
+
+describe('isWellFormedRequest (the fast accept path of every replication frame)', () => {
+  const verdict = (body: unknown): ReplicateRequest | DtoValidationError => {
+    try {
+      return ReplicateRequest.parseFully(body);
+    } catch (error) {
+      if (error instanceof DtoValidationError) return error;
+      throw error;
+    }
+  };
+  const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
+  const version = fc.oneof(fc.nat(), fc.constantFrom<unknown>(0, 1, MAX_SAFE_VERSION, MAX_SAFE_VERSION + 1, -1, 1.5, '2', null, true));
+  const catchUpLike = fc.oneof(
+    fc.record({ from: version, through: version, resync: optional(version), done: optional(fc.constantFrom<unknown>(true, false, 'yes', null, 1)) }, { requiredKeys: ['from', 'through'] }),
+    fc.constantFrom<unknown>(null, [], 'catch-up', { from: 1, through: 2, extra: 1 }, { from: 3, through: 2 }),
+  );
+  const requestLike = fc.record(
+    {
+      leaderEpoch: version,
+      leaderId: fc.oneof(fc.constantFrom<unknown>('abc', 'a-b_C9', 'i'.repeat(64), 'i'.repeat(65), '', 'a b', 7, null)),
+      leaderVersion: version,
+      droppedThrough: version,
+      entries: fc.oneof(fc.array(entryLike, { maxLength: 3 }), fc.constantFrom<unknown>(null, {}, 'entries')),
+      catchUp: catchUpLike,
+      other: fc.constantFrom<unknown>(1, 'x'),
+    },
+    { requiredKeys: [] },
+  );
+
+  /** Requests as leaders send them: valid, with each optional field there or not, then one field bent. */
+  const goodVersion = fc.oneof(fc.nat(), fc.constant(MAX_SAFE_VERSION));
+  const goodEntry = fc.oneof(
+    fc.record({ key: fc.constantFrom('a', 'k/1', '€'), version: fc.integer({ min: 1, max: 1000 }), deleted: fc.constant(false), value: fc.jsonValue({ maxDepth: 2 }) }),
+    fc.record({ key: fc.constantFrom('a', 'b'), version: fc.integer({ min: 1, max: 1000 }), deleted: fc.constant(true) }),
+  );
+  const goodRequest = fc
+    .record(
+      {
+        leaderEpoch: fc.integer({ min: 1, max: MAX_SAFE_VERSION }),
+        leaderId: fc.constantFrom('abc', 'i'.repeat(64), null),
+        leaderVersion: goodVersion,
+        droppedThrough: goodVersion,
+        entries: fc.array(goodEntry, { maxLength: 3 }),
+        catchUp: fc.oneof(
+          fc.constant(null),
+          fc
+            .tuple(fc.nat({ max: 100 }), fc.nat({ max: 100 }), optional(fc.integer({ min: 1, max: 9 })), optional(fc.boolean()))
+            .map(([from, span, resync, done]) => ({ from, through: from + span, ...(resync === undefined ? {} : { resync }), ...(done === undefined ? {} : { done }) })),
+        ),
+      },
+      { requiredKeys: ['leaderEpoch', 'entries'] },
+    )
+    .chain((good) =>
+      fc.oneof(
+        { weight: 3, arbitrary: fc.constant<Record<string, unknown>>(good) },
+        {
+          weight: 2,
+          arbitrary: fc.tuple(requestLike, fc.nat()).map(([bent, pick]) => {
+            const fields = Object.entries(bent);
+            return fields.length === 0 ? good : { ...good, ...Object.fromEntries([fields[pick % fields.length]]) };
+          }),
+        },
+      ),
+    );
+
+  it('accepts only what class-validator accepts, and parse gives the same request either way', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(goodRequest, requestLike, fc.constantFrom<unknown>(null, [], 'request', 1)), (body) => {
+        if (isWellFormedRequest(body)) accepted++;
+        const full = verdict(body);
+        expect(isWellFormedRequest(body)).toBe(!(full instanceof DtoValidationError));
+        if (full instanceof DtoValidationError) {
+          expect(() => ReplicateRequest.parse(body)).toThrow(DtoValidationError);
+          return;
+        }
+        const fast = ReplicateRequest.parse(body);
+        expect(fast).toEqual(full);
+        expect(fast).toBeInstanceOf(ReplicateRequest);
+        for (const entry of fast.entries) expect(entry).toBeInstanceOf(ReplicatedEntry);
+        if (fast.catchUp !== undefined) expect(fast.catchUp).toBeInstanceOf(CatchUpRange);
+      }),
+      { numRuns: 5000 },
+    );
+    // The property means something only if both verdicts came up often.
+    expect(accepted).toBeGreaterThan(1000);
+    expect(accepted).toBeLessThan(4000);
   });
 });
