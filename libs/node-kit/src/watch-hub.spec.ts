@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { VersionedStore, type Entry } from '@kv/store';
 import { createRegistry } from './metrics';
-import { WatchHub } from './watch-hub';
+import { flushIntervalMs, WatchHub } from './watch-hub';
 
 /** What the hub uses of a ServerResponse: writes are recorded, nothing is ever sent. */
 class FakeResponse extends EventEmitter {
@@ -131,5 +131,15 @@ describe('WatchHub fan-out', () => {
     const events = watcher.events();
     expect(events).toHaveLength(step);
     expect(events[step - 1]).toBe(`${step}:put:k${step}`);
+  });
+
+  it('waits 20 ms before a flush up to 200 watchers, then 1 ms more per 10 watchers, at most 100 ms', () => {
+    expect([1, 200, 500, 1000, 5000].map(flushIntervalMs)).toEqual([20, 20, 50, 100, 100]);
+    const many = Array.from({ length: 1000 }, () => open(''));
+    apply(put('a', 1));
+    jest.advanceTimersByTime(99);
+    expect(many[0].chunks).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(many.every((watcher) => watcher.events().join() === '1:put:a')).toBe(true);
   });
 });
