@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openWatchers } from './watchers';
+import { openWatchers, SseEventCounter } from './watchers';
 
 /** A node stand-in that streams `events` SSE events to every watcher, then stays open. */
 async function sseServer(events: number, status = 200) {
@@ -13,6 +13,39 @@ async function sseServer(events: number, status = 200) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
+
+describe('SseEventCounter', () => {
+  // Two events, an event whose id comes first, comments, a data line that merely contains
+  // "event:", and a frame without an event field: 3 events in all.
+  const stream =
+    ': watching\n\n' +
+    'id: 1\nevent: put\ndata: {"key":"perf-1","value":"é☃","version":1}\n\n' +
+    ': keep-alive\n\n' +
+    'event: delete\nid: 2\ndata: {"key":"perf-2","version":2}\n\n' +
+    'data: {"note":"event: not a field"}\n\n' +
+    'id: 3\nevent: reset\ndata: {"reason":"shutdown"}\n\n';
+  const count = (chunks: string[]) => {
+    const counter = new SseEventCounter();
+    return chunks.reduce((events, chunk) => events + counter.push(chunk), 0);
+  };
+
+  it('counts exactly the frames with an event: field', () => {
+    expect(count([stream])).toBe(3);
+    expect(count([stream, stream])).toBe(6);
+  });
+
+  it('counts the same when the stream is split at any one or two positions', () => {
+    for (let i = 0; i <= stream.length; i++) {
+      expect([i, count([stream.slice(0, i), stream.slice(i)])]).toEqual([i, 3]);
+      for (let j = i; j <= stream.length; j += 7) expect([i, j, count([stream.slice(0, i), stream.slice(i, j), stream.slice(j)])]).toEqual([i, j, 3]);
+    }
+  });
+
+  it('counts the same fed one character at a time, and holds back an unfinished frame', () => {
+    expect(count([...stream])).toBe(3);
+    expect(count([stream + 'id: 4\nevent: put\ndata: {}\n'])).toBe(3);
+  });
+});
 
 describe('openWatchers', () => {
   it('holds N streams open and counts the events they get (not comments)', async () => {

@@ -13,6 +13,45 @@ export interface WatcherPool {
 }
 
 /**
+ * Counts the Server-Sent-Event frames (ending in a blank line) that carry an `event:` field,
+ * across chunks split anywhere. The scan resumes where the last one stopped and only the
+ * unfinished frame is kept, so a chunk costs in proportion to its size plus that one frame:
+ * this runs on the cores the measured cluster runs on. Lines end in `\n` only, as the
+ * nodes write them.
+ */
+export class SseEventCounter {
+  /** The start of a frame whose blank line has not arrived yet. */
+  private pending = '';
+
+  /** Takes the next chunk of the stream; returns the number of events it completed. */
+  push(chunk: string): number {
+    const text = this.pending === '' ? chunk : this.pending + chunk;
+    // The pending tail holds no blank line, but its last \n may pair with the chunk's first.
+    let from = Math.max(0, this.pending.length - 1);
+    let frameStart = 0;
+    let events = 0;
+    let end: number;
+    while ((end = text.indexOf('\n\n', from)) >= 0) {
+      if (hasEventField(text, frameStart, end)) events++;
+      frameStart = from = end + 2;
+    }
+    this.pending = text.slice(frameStart);
+    return events;
+  }
+}
+
+/** Whether a line of `text[start, end)` (lines split by \n) begins with `event:`. */
+function hasEventField(text: string, start: number, end: number): boolean {
+  for (let line = start; line < end; ) {
+    if (text.startsWith('event:', line)) return true;
+    const next = text.indexOf('\n', line);
+    if (next < 0 || next >= end) return false;
+    line = next + 1;
+  }
+  return false;
+}
+
+/**
  * Opens `count` Server-Sent-Event streams on `nodeUrl` (`GET /watch?prefix=…`, API.md,
  * *Watch*), each on its own connection, and counts the events they receive (frames ending
  * in a blank line that carry an `event:` field). Resolves once every stream answered, or
@@ -33,15 +72,10 @@ export async function openWatchers(nodeUrl: string, count: number, options: { pr
         }
         request.setTimeout(0);
         state.open++;
-        let pending = '';
+        const counter = new SseEventCounter();
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
-          pending += chunk;
-          let end: number;
-          while ((end = pending.indexOf('\n\n')) >= 0) {
-            if (/^event:/m.test(pending.slice(0, end))) state.events++;
-            pending = pending.slice(end + 2);
-          }
+          state.events += counter.push(chunk);
         });
         response.on('close', () => {
           state.open--;
