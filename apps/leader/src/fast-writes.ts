@@ -44,13 +44,15 @@ export function withFastWrites(app: RequestListener, deps: FastWritesDeps): Requ
 
   const reply = (req: IncomingMessage, res: ServerResponse, requestId: string, status: number, body: unknown) => {
     const text = JSON.stringify(body);
-    res.once('finish', () => requests.inc({ method: req.method, route: WRITE_ROUTE, status: String(status) }));
     res.writeHead(status, {
       [REQUEST_ID_HEADER]: requestId,
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(text, 'utf8'),
     });
     res.end(text);
+    // Counted as answered once handed to the socket (Express' counter waits for `finish`; a
+    // listener per response is measurable at thousands of writes per second).
+    requests.inc({ method: req.method, route: WRITE_ROUTE, status: String(status) });
   };
 
   const refuse = (req: IncomingMessage, res: ServerResponse, requestId: string, error: unknown) => {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { CLUSTER_TOKEN_HEADER, REPLICATION_BODY_LIMIT_BYTES, REPLICATION_STREAM_PATH, type ReplicateRequest } from '@kv/protocol';
+import { CLUSTER_TOKEN_HEADER, REPLICATION_BODY_LIMIT_BYTES, REPLICATION_STREAM_PATH, entryJson, type ReplicateRequest } from '@kv/protocol';
 
 /** What a follower answered to one replication request: the HTTP status and the parsed body. */
 export interface StreamAnswer {
@@ -11,28 +11,12 @@ export interface StreamAnswer {
 /** The follower has no `/replicate/stream` (an older version): the caller sends this request as a POST. */
 export class StreamUnsupported extends Error {}
 
-/** Entries above this size are not kept serialized: the cache would hold a second copy of large values. */
-const CACHED_ENTRY_MAX_BYTES = 16 * 1024;
-const CACHED_ENTRIES = 8192;
-
 /**
  * JSON.stringify(request), with each entry serialized once for every follower it goes to
- * (five followers get the same entry objects, in batches cut differently). The cache is
- * small and first-in first-out: an entry is sent to all followers within moments.
+ * (five followers get the same entry objects, in batches cut differently): protocol's
+ * entryJson, which the leader's byte budget already filled when the write was made.
  */
 export function createRequestSerializer(): (request: ReplicateRequest) => string {
-  const cache = new Map<object, string>();
-  const entryJson = (entry: object): string => {
-    let json = cache.get(entry);
-    if (json === undefined) {
-      json = JSON.stringify(entry);
-      if (json.length <= CACHED_ENTRY_MAX_BYTES) {
-        if (cache.size >= CACHED_ENTRIES) cache.delete(cache.keys().next().value as object);
-        cache.set(entry, json);
-      }
-    }
-    return json;
-  };
   return (request) => {
     const { entries, ...rest } = request;
     const head = JSON.stringify(rest);

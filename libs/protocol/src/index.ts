@@ -8,6 +8,7 @@ export {
   ReplicateResponse,
   EntriesRequest,
   MAX_REPORTED_RANGES,
+  entryJson,
   entryWireBytes,
   parseEntriesPage,
   toReplicatedEntry,

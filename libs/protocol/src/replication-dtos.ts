@@ -326,6 +326,29 @@ export function parseEntriesPage(body: unknown): EntriesPage {
   return { position, entries, next: next as number | null };
 }
 
+/** Entries above this size are not kept serialized: the cache would hold a second copy of large values. */
+const CACHED_ENTRY_MAX_CHARS = 16 * 1024;
+/** Serialized entries kept (first in, first out): a new entry goes to all five followers within moments. */
+const CACHED_ENTRIES = 8192;
+const recentJson = new Map<object, string>();
+
+/**
+ * An entry's JSON as replication messages carry it, serialized once for its byte size and
+ * the five followers it goes to: the last CACHED_ENTRIES entries of at most 16 Ki characters
+ * are kept (bounded, so the store's entries are never all held twice).
+ */
+export function entryJson(entry: Entry | ReplicatedEntry): string {
+  let json = recentJson.get(entry);
+  if (json === undefined) {
+    json = JSON.stringify(entry);
+    if (json.length <= CACHED_ENTRY_MAX_CHARS) {
+      if (recentJson.size >= CACHED_ENTRIES) recentJson.delete(recentJson.keys().next().value as object);
+      recentJson.set(entry, json);
+    }
+  }
+  return json;
+}
+
 /**
  * Bytes an entry takes in a replication message (its JSON), measured once per entry object:
  * the same entry goes to five followers and may be resent. What every byte budget counts.
@@ -334,7 +357,7 @@ const wireSizes = new WeakMap<object, number>();
 export function entryWireBytes(entry: Entry): number {
   let size = wireSizes.get(entry);
   if (size === undefined) {
-    size = Buffer.byteLength(JSON.stringify(entry), 'utf8') + 1;
+    size = Buffer.byteLength(entryJson(entry), 'utf8') + 1;
     wireSizes.set(entry, size);
   }
   return size;
