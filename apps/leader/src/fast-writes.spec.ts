@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import pino from 'pino';
-import { describeRequest, fuzzRuns, hostileRequest, sendRaw, type RawAnswer, type RawRequest } from '@kv/node-kit/testing';
+import { captureLogs, describeRequest, fuzzRuns, hostileRequest, sendRaw, type RawAnswer, type RawRequest } from '@kv/node-kit/testing';
 import type { ReplicationLeader } from '@kv/replication';
 import { everydayWrite, parseStrictJson, type FastWritesDeps } from './fast-writes';
 import { replicaTransport, testLeader } from './test-leader';
@@ -86,6 +87,33 @@ describe('the raw write path (fast-writes.ts) answers exactly as Express does', 
       }),
       { numRuns: fuzzRuns(60) },
     );
+  });
+});
+
+describe('a client that goes away mid-body, over a real socket', () => {
+  /** Sends the head and part of a PUT's body, then resets the connection; resolves with the warn lines logged. */
+  async function abortMidBody(rawWrites: boolean): Promise<unknown[]> {
+    const urls = ['http://f1.test'];
+    const { logger, lines } = captureLogs('info');
+    const { app, leader } = testLeader({ followers: urls, transport: replicaTransport(urls), writeQuorum: 1, logger, rawWrites });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('PUT /kv/a HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-Id: gone-1\r\nContent-Length: 20\r\n\r\n{"value"');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    leader.stop();
+    await new Promise((resolve) => server.close(resolve));
+    expect(leader.version).toBe(0);
+    return lines.filter((line) => line.level >= 40).map(({ msg, code, status, requestId, method, url }) => ({ msg, code, status, requestId, method, url }));
+  }
+
+  it('applies nothing and logs the same line on both paths (body-parser\'s "request aborted")', async () => {
+    const viaExpress = await abortMidBody(false);
+    expect(viaExpress).toEqual([{ msg: 'request aborted', code: 'INVALID_BODY', status: 400, requestId: 'gone-1', method: 'PUT', url: '/kv/a' }]);
+    expect(await abortMidBody(true)).toEqual(viaExpress);
   });
 });
 

@@ -87,8 +87,9 @@ export function withFastWrites(app: RequestListener, deps: FastWritesDeps): Requ
     }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // A client that goes away mid-body gets nothing applied and no answer.
-    req.on('error', () => undefined);
+    // A client that goes away mid-body gets nothing applied and no answer, and is logged as
+    // Express logs it (body-parser's `request.aborted`, a 400 INVALID_BODY nobody receives).
+    req.on('error', () => refuse(req, res, requestId, new KvError('INVALID_BODY', 'request aborted')));
     req.on('end', () => {
       let body: unknown;
       try {
