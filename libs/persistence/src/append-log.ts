@@ -1,4 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
+
+/** How the log opens its file: `fs/promises` open, or a stand-in that fails on purpose in tests. */
+export type OpenFile = (path: string, flags: string) => Promise<FileHandle>;
 import { Mutex } from 'async-mutex';
 
 export type FsyncPolicy = 'always' | 'batch' | 'off';
@@ -22,12 +25,19 @@ interface Waiter {
  * - off:    written; synced when the OS decides (survives a crash of the process).
  *
  * One mutex orders everything that touches the file: group writes, syncs, rotation, close.
+ *
+ * Fail-stop: once a write or sync fails (or writes short), every later append and rotation
+ * fails with that error. Going on would put later records after a missing one: a replay
+ * would then show a log without the failed record but with its successors, which a leader
+ * may already have sent to followers (API.md guarantee 2 would break). The node must stop.
  */
 export class AppendLog {
   private queue: Waiter[] = [];
   private flushScheduled = false;
   private dirty = false;
   private closed = false;
+  /** The first failure; from then on nothing more is written. */
+  private broken: Error | null = null;
   private readonly fileLock = new Mutex();
   private readonly syncTimer: NodeJS.Timeout | null = null;
 
@@ -35,6 +45,7 @@ export class AppendLog {
     private handle: FileHandle,
     private bytes: number,
     private readonly policy: FsyncPolicy,
+    private readonly openFile: OpenFile,
   ) {
     if (policy === 'batch') {
       this.syncTimer = setInterval(() => void this.fileLock.runExclusive(() => this.syncIfDirty()), BATCH_SYNC_INTERVAL_MS);
@@ -42,15 +53,15 @@ export class AppendLog {
     }
   }
 
-  /** Opens `path` for appending, first cutting it to `validBytes` (dropping a torn tail). */
-  static async open(path: string, validBytes: number, policy: FsyncPolicy): Promise<AppendLog> {
-    const handle = await open(path, 'a+');
+  /** Opens `path` for appending, first cutting it to `validBytes` (dropping a torn tail). `openFile`: for tests that make the file fail. */
+  static async open(path: string, validBytes: number, policy: FsyncPolicy, openFile: OpenFile = open): Promise<AppendLog> {
+    const handle = await openFile(path, 'a+');
     const { size } = await handle.stat();
     if (size !== validBytes) {
       await handle.truncate(validBytes);
       await handle.datasync();
     }
-    return new AppendLog(handle, validBytes, policy);
+    return new AppendLog(handle, validBytes, policy, openFile);
   }
 
   get size(): number {
@@ -59,6 +70,7 @@ export class AppendLog {
 
   append(record: Buffer): Promise<void> {
     if (this.closed) return Promise.reject(new Error('log is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       // Let every append of this turn of the event loop join the same write.
@@ -83,9 +95,10 @@ export class AppendLog {
       do {
         await this.flush();
       } while (this.queue.length > 0);
+      if (this.broken) throw this.broken;
       const cut = atCut();
       await this.handle.close();
-      this.handle = await open(path, 'a+');
+      this.handle = await this.openFile(path, 'a+');
       this.bytes = (await this.handle.stat()).size;
       return cut;
     });
@@ -101,21 +114,28 @@ export class AppendLog {
     });
   }
 
-  /** Writes every queued record, in groups; holds the file lock. */
+  /** Writes every queued record, in groups; holds the file lock. After a failure, fails them all unwritten. */
   private async flush(): Promise<void> {
     this.flushScheduled = false;
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
+      if (this.broken) {
+        const broken = this.broken;
+        group.forEach((w) => w.reject(broken));
+        continue;
+      }
       try {
         const data = group.length === 1 ? group[0].record : Buffer.concat(group.map((w) => w.record));
-        await this.handle.write(data, 0, data.length, null);
+        const { bytesWritten } = await this.handle.write(data, 0, data.length, null);
+        if (bytesWritten !== data.length) throw new Error(`short write: ${bytesWritten} of ${data.length} bytes reached the log`);
         this.bytes += data.length;
         if (this.policy === 'always') await this.handle.datasync();
         else this.dirty = true;
         group.forEach((w) => w.resolve());
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
+        this.broken = new Error(`the log failed and takes no more records: ${failure.message}`, { cause: failure });
         group.forEach((w) => w.reject(failure));
       }
     }

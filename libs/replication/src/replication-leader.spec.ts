@@ -1,6 +1,6 @@
 import { VersionedStore } from '@kv/store';
 import { ReplicateResponse, type ReplicateRequest } from '@kv/protocol';
-import { ReplicationLeader, VERSION_RESERVATION_BLOCK, type LeaderJournal, type LeaderMeta } from './replication-leader';
+import { ReplicationLeader, VERSION_RESERVATION_BLOCK, type LeaderJournal, type LeaderMeta, type ReplicationLeaderOptions } from './replication-leader';
 import { VirtualClock, flushMicrotasks } from './testing';
 import type { ReplicationTransport } from './transport';
 
@@ -25,7 +25,7 @@ function recordingTransport() {
   return { transport, sent };
 }
 
-function leaderWith(journal: LeaderJournal, transport: ReplicationTransport, reservedVersion = 0, store = new VersionedStore()) {
+function leaderWith(journal: LeaderJournal, transport: ReplicationTransport, reservedVersion = 0, store = new VersionedStore(), more: Partial<ReplicationLeaderOptions> = {}) {
   return new ReplicationLeader({
     store,
     epoch: 42,
@@ -36,6 +36,7 @@ function leaderWith(journal: LeaderJournal, transport: ReplicationTransport, res
     clock: new VirtualClock(),
     journal,
     reservedVersion,
+    ...more,
   });
 }
 
@@ -110,6 +111,30 @@ describe('ReplicationLeader with a journal', () => {
       await flushMicrotasks();
       expect(sentEntries()).toEqual(versions.slice(0, i + 1));
     }
+    leader.stop();
+  });
+
+  it('stops sending once a journal commit fails: no later write goes out early, and the failure is reported', async () => {
+    const commits: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+    const journal: LeaderJournal = { commit: () => new Promise<void>((resolve, reject) => commits.push({ resolve, reject })) };
+    const { transport, sent } = recordingTransport();
+    const failures: unknown[] = [];
+    const leader = leaderWith(journal, transport, 100, new VersionedStore(), { onJournalFailure: (error) => failures.push(error) });
+    await flushMicrotasks();
+    const sentEntries = () => sent.flatMap((r) => r.entries.map((e) => e.version));
+    leader.put('a', 1, 1); // 101: its record reserves the next block
+    commits[0].resolve();
+    await flushMicrotasks();
+    // 102: within the durable reservation, sent while its record is written (its answer fails with the disk).
+    leader.put('b', 1, 1).quorum.catch(() => undefined);
+    await flushMicrotasks();
+    expect(sentEntries()).toEqual([101, 102]);
+    commits[1].reject(new Error('EIO'));
+    await flushMicrotasks();
+    expect(failures).toHaveLength(1);
+    leader.put('c', 1, 1).quorum.catch(() => undefined); // 103: within the reservation too, but the disk failed
+    await flushMicrotasks();
+    expect(sentEntries()).toEqual([101, 102]);
     leader.stop();
   });
 

@@ -259,7 +259,7 @@ export class ReplicationLeader {
     const reserved = durable.then(() => {
       this.durableReservation = Math.max(this.durableReservation, reservation);
     });
-    reserved.catch((error: unknown) => this.options.onJournalFailure?.(error));
+    reserved.catch((error: unknown) => this.journalFailed(error));
     if (this.heldForReservation === 0 && entry.version <= this.durableReservation) {
       // Sent while the journal writes it, as a Raft leader appends to its log in parallel
       // with replicating it (Raft thesis, 10.2.1): the write costs one fdatasync's time, not
@@ -298,7 +298,18 @@ export class ReplicationLeader {
     if (!Number.isFinite(through) || this.store.dropTombstonesThrough(through) === 0) return;
     this.options.journal
       ?.commit({ dropTombstonesThrough: through, meta: this.meta })
-      .catch((error: unknown) => this.options.onJournalFailure?.(error));
+      .catch((error: unknown) => this.journalFailed(error));
+  }
+
+  /**
+   * The journal failed: the leader's memory is ahead of its disk. It stops sending at once
+   * (a later write sent early would sit on followers above a record the disk lacks; one held
+   * for its reservation would never go), and tells `onJournalFailure`, which stops the node.
+   * Writes still waiting settle at their deadline, unanswered 200.
+   */
+  private journalFailed(error: unknown): void {
+    this.stop();
+    this.options.onJournalFailure?.(error);
   }
 
   /** Another leader leads the followers now: stop, and refuse writes until restarted. */
