@@ -3,18 +3,31 @@ import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import pino from 'pino';
 import { captureLogs, describeRequest, fuzzRuns, hostileRequest, sendRaw, type RawAnswer, type RawRequest } from '@kv/node-kit/testing';
+import type { Registry } from 'prom-client';
 import type { ReplicationLeader } from '@kv/replication';
 import { everydayWrite, parseStrictJson, type FastWritesDeps } from './fast-writes';
 import { replicaTransport, testLeader } from './test-leader';
 
 const silent = pino({ level: 'silent' });
 
-function listen(rawWrites: boolean): Promise<{ server: Server; leader: ReplicationLeader }> {
+interface Side {
+  readonly server: Server;
+  readonly leader: ReplicationLeader;
+  readonly registry: Registry;
+}
+
+function listen(rawWrites: boolean): Promise<Side> {
   const urls = ['http://f1.test', 'http://f2.test', 'http://f3.test'];
-  const { app, leader } = testLeader({ followers: urls, transport: replicaTransport(urls), writeQuorum: 2, logger: silent, rawWrites });
+  const { app, leader, registry } = testLeader({ followers: urls, transport: replicaTransport(urls), writeQuorum: 2, logger: silent, rawWrites });
   return new Promise((resolve) => {
-    const server = createServer(app).listen(0, '127.0.0.1', () => resolve({ server, leader }));
+    const server = createServer(app).listen(0, '127.0.0.1', () => resolve({ server, leader, registry }));
   });
+}
+
+/** Every request counted so far, by method, route and status (the same for both paths, or a metric differs). */
+async function requestsCounted(side: Side): Promise<unknown[]> {
+  const samples = (await side.registry.getSingleMetric('kv_http_requests_total')?.get())?.values ?? [];
+  return samples.map(({ labels, value }) => ({ ...labels, value })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
 /** What a client can tell apart: status, type, body, and the headers the API names. */
@@ -59,8 +72,8 @@ const everydayWrites: fc.Arbitrary<RawRequest> = fc
   .map((raw) => Object.assign(raw, { [fc.toStringMethod]: () => describeRequest(raw) }));
 
 describe('the raw write path (fast-writes.ts) answers exactly as Express does', () => {
-  let raw: { server: Server; leader: ReplicationLeader };
-  let viaExpress: { server: Server; leader: ReplicationLeader };
+  let raw: Side;
+  let viaExpress: Side;
 
   beforeAll(async () => {
     raw = await listen(true);
@@ -84,6 +97,7 @@ describe('the raw write path (fast-writes.ts) answers exactly as Express does', 
         }
         expect(raw.leader.version).toBe(viaExpress.leader.version);
         expect([...raw.leader.store.entriesByVersion()]).toEqual([...viaExpress.leader.store.entriesByVersion()]);
+        expect(await requestsCounted(raw)).toEqual(await requestsCounted(viaExpress));
       }),
       { numRuns: fuzzRuns(60) },
     );
@@ -91,28 +105,37 @@ describe('the raw write path (fast-writes.ts) answers exactly as Express does', 
 });
 
 describe('a client that goes away mid-body, over a real socket', () => {
-  /** Sends the head and part of a PUT's body, then resets the connection; resolves with the warn lines logged. */
-  async function abortMidBody(rawWrites: boolean): Promise<unknown[]> {
+  /** Sends the head and part of a PUT's body, then resets the connection; resolves with the warn lines logged and the requests counted. */
+  async function abortMidBody(rawWrites: boolean): Promise<{ warnings: unknown[]; counted: unknown[] }> {
     const urls = ['http://f1.test'];
     const { logger, lines } = captureLogs('info');
-    const { app, leader } = testLeader({ followers: urls, transport: replicaTransport(urls), writeQuorum: 1, logger, rawWrites });
+    const { app, leader, registry } = testLeader({ followers: urls, transport: replicaTransport(urls), writeQuorum: 1, logger, rawWrites });
     const server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // Reset only once the leader is reading the body (its handler ran), whatever the load.
+    const reading = new Promise<void>((resolve) => server.once('request', () => setImmediate(resolve)));
     const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write('PUT /kv/a HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-Id: gone-1\r\nContent-Length: 20\r\n\r\n{"value"');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await reading;
     socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The abort reaches the leader as an event of its own: wait for its log line (bounded).
+    for (let waited = 0; waited < 2000 && !lines.some((line) => line.msg === 'request aborted'); waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     leader.stop();
     await new Promise((resolve) => server.close(resolve));
     expect(leader.version).toBe(0);
-    return lines.filter((line) => line.level >= 40).map(({ msg, code, status, requestId, method, url }) => ({ msg, code, status, requestId, method, url }));
+    const counted = (await registry.getSingleMetric('kv_http_requests_total')?.get())?.values ?? [];
+    return {
+      warnings: lines.filter((line) => line.level >= 40).map(({ msg, code, status, requestId, method, url }) => ({ msg, code, status, requestId, method, url })),
+      counted: counted.filter((sample) => sample.value > 0).map((sample) => sample.labels),
+    };
   }
 
-  it('applies nothing and logs the same line on both paths (body-parser\'s "request aborted")', async () => {
+  it('applies nothing, logs the same line and counts the same on both paths (body-parser\'s "request aborted", never answered)', async () => {
     const viaExpress = await abortMidBody(false);
-    expect(viaExpress).toEqual([{ msg: 'request aborted', code: 'INVALID_BODY', status: 400, requestId: 'gone-1', method: 'PUT', url: '/kv/a' }]);
+    expect(viaExpress.warnings).toEqual([{ msg: 'request aborted', code: 'INVALID_BODY', status: 400, requestId: 'gone-1', method: 'PUT', url: '/kv/a' }]);
     expect(await abortMidBody(true)).toEqual(viaExpress);
   });
 });

@@ -89,7 +89,11 @@ export function withFastWrites(app: RequestListener, deps: FastWritesDeps): Requ
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     // A client that goes away mid-body gets nothing applied and no answer, and is logged as
     // Express logs it (body-parser's `request.aborted`, a 400 INVALID_BODY nobody receives).
-    req.on('error', () => refuse(req, res, requestId, new KvError('INVALID_BODY', 'request aborted')));
+    // No answer: nobody would receive it, and Express' never finishes, so neither path counts it.
+    req.on('error', () => {
+      const aborted = new KvError('INVALID_BODY', 'request aborted');
+      logRefusal(deps.logger, aborted, aborted, { requestId, method: req.method, url: req.url });
+    });
     req.on('end', () => {
       let body: unknown;
       try {
