@@ -80,11 +80,16 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
   const store = opened?.store ?? new VersionedStore();
   const journal: FileJournal<LeaderMeta> | undefined = opened?.journal;
   let own: OwnState | null = null;
+  // An unfinished recovery's state is not ours, but the versions it reserved still may not
+  // be given again: its reservation covered everything assigned before it.
+  let interruptedReservation = 0;
   if (opened) {
     const meta = opened.meta;
     if (meta && !meta.recovering) {
       store.noteTombstoneHorizon(meta.droppedThrough ?? 0);
       own = { history: { epoch: meta.epoch, leaderId: meta.leaderId ?? '' }, store, reservedVersion: meta.reservedVersion };
+    } else if (meta) {
+      interruptedReservation = meta.reservedVersion;
     }
     logger.info(
       own
@@ -130,13 +135,13 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
     logRecovery(logger, result, config.followers.length);
     const leaderId = randomBytes(8).toString('hex');
     // Nothing up to here may be assigned again; the journal reserves blocks above it as writes come.
-    const reservedVersion = result.highestSeenVersion;
+    const reservedVersion = Math.max(result.highestSeenVersion, interruptedReservation);
     if (result.store !== store) {
       // The newest state is a follower's: it replaces ours, on disk too, before we lead.
       store.replaceWith(result.store);
       if (journal) await persistRecoveredState(journal, store, { epoch: result.epoch, leaderId, reservedVersion });
     }
-    store.noteVersion(result.highestSeenVersion);
+    store.noteVersion(reservedVersion);
     const leader = new ReplicationLeader({
       store,
       epoch: result.epoch,
