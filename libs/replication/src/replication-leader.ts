@@ -305,7 +305,8 @@ export class ReplicationLeader {
    * The journal failed: the leader's memory is ahead of its disk. It stops sending at once
    * (a later write sent early would sit on followers above a record the disk lacks; one held
    * for its reservation would never go), and tells `onJournalFailure`, which stops the node.
-   * Writes still waiting settle at their deadline, unanswered 200.
+   * No write waiting then is answered 200: a write whose record failed gets its error, the
+   * rest time out.
    */
   private journalFailed(error: unknown): void {
     this.stop();
