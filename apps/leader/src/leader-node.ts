@@ -127,6 +127,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
       followers: config.followers,
       writeQuorum: config.writeQuorum,
       own,
+      interruptedReservation,
       transport,
       clock,
       onProgress: (progress) => service.reportProgress(progress),
@@ -135,7 +136,7 @@ export async function createLeaderNode(config: LeaderConfig, logger: Logger, opt
     logRecovery(logger, result, config.followers.length);
     const leaderId = randomBytes(8).toString('hex');
     // Nothing up to here may be assigned again; the journal reserves blocks above it as writes come.
-    const reservedVersion = Math.max(result.highestSeenVersion, interruptedReservation);
+    const reservedVersion = result.highestSeenVersion;
     if (result.store !== store) {
       // The newest state is a follower's: it replaces ours, on disk too, before we lead.
       store.replaceWith(result.store);

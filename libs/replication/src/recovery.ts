@@ -62,6 +62,11 @@ export interface RecoveryOptions {
   readonly followers: readonly string[];
   readonly writeQuorum: number;
   readonly own: OwnState | null;
+  /**
+   * Versions up to here were reserved by a recovery cut short by a crash (its state is not
+   * `own`, but no version it covered may be given again); 0 when there was none.
+   */
+  readonly interruptedReservation?: number;
   readonly transport: RecoveryTransport;
   readonly clock: Clock;
   /** Once enough followers answered, how long to wait for the rest. */
@@ -152,6 +157,7 @@ export async function recoverFromFollowers(options: RecoveryOptions): Promise<Re
   const epoch = Math.max(0, ...candidates.map((c) => c.history.epoch)) + 1;
   const highestReported = Math.max(
     own?.reservedVersion ?? 0,
+    options.interruptedReservation ?? 0,
     own ? own.store.maxVersion : 0,
     ...[...positions.values()].map((p) => Math.max(highestHeld(p), p.seenVersion ?? 0)),
   );
@@ -159,8 +165,10 @@ export async function recoverFromFollowers(options: RecoveryOptions): Promise<Re
   // answered 503, or with w=0, in its last moments): continue a reservation block above
   // what anyone reports, so no version it gave a client is given again (API.md: versions
   // strictly increase). Nothing to skip in a brand-new cluster.
-  const ownCovers = own !== null && own.reservedVersion >= highestReported;
-  const highestSeenVersion = highestReported > 0 && !ownCovers ? highestReported + VERSION_GAP_AFTER_MEMORY_LOSS : highestReported;
+  // Its own reservation, or a cut-short recovery's, is a durable bound on what it assigned.
+  const durableReservation = Math.max(own?.reservedVersion ?? 0, options.interruptedReservation ?? 0);
+  const reservationCovers = durableReservation > 0 && durableReservation >= highestReported;
+  const highestSeenVersion = highestReported > 0 && !reservationCovers ? highestReported + VERSION_GAP_AFTER_MEMORY_LOSS : highestReported;
   const heard = [...positions.keys()];
   const unheard = options.followers.filter((f) => !positions.has(f));
   const chosen = chooseBase(candidates);
