@@ -17,7 +17,12 @@ export const IF_VERSION_PROBLEM = `ifVersion must be an integer from 0 to ${Numb
  * params map leave unset values empty.
  */
 function withoutEmptyParameters(query: unknown): unknown {
-  return isPlainObject(query) ? Object.fromEntries(Object.entries(query).filter(([, value]) => value !== '')) : query;
+  if (!isPlainObject(query)) return query;
+  // Every write's query passes here: copy only when there is something to leave out.
+  for (const name of Object.keys(query)) {
+    if (query[name] === '') return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== ''));
+  }
+  return query;
 }
 
 /** Body of `PUT /kv/:key`. */
