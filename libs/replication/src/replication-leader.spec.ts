@@ -4,6 +4,15 @@ import { ReplicationLeader, VERSION_RESERVATION_BLOCK, type LeaderJournal, type 
 import { VirtualClock, flushMicrotasks } from './testing';
 import type { ReplicationTransport } from './transport';
 
+/**
+ * Lets a completed commit's send go out: the commit's callback asks for a pump, which runs
+ * once the I/O callbacks of the following event-loop turn have run (schedulePump).
+ */
+async function afterCommit(): Promise<void> {
+  await flushMicrotasks();
+  await flushMicrotasks();
+}
+
 /** A journal whose commits complete only when the test says so. */
 function manualJournal() {
   const commits: Array<{ change: Parameters<LeaderJournal['commit']>[0]; done: () => void }> = [];
@@ -54,7 +63,7 @@ describe('ReplicationLeader with a journal', () => {
     expect(settled).toBe(false);
 
     commits[0].done();
-    await flushMicrotasks();
+    await afterCommit();
     expect(sent.filter((r) => r.entries.length > 0)).toHaveLength(1);
     await expect(ticket.quorum).resolves.toMatchObject({ outcome: 'reached', acks: 1 });
     leader.stop();
@@ -72,10 +81,10 @@ describe('ReplicationLeader with a journal', () => {
     await flushMicrotasks();
     expect(sentEntries()).toEqual([]);
     commits[0].done();
-    await flushMicrotasks();
+    await afterCommit();
     expect(sentEntries()).toEqual([1]);
     commits[1].done();
-    await flushMicrotasks();
+    await afterCommit();
     expect(sentEntries()).toEqual([1, 2]);
     await expect(first.quorum).resolves.toMatchObject({ outcome: 'reached' });
     await expect(second.quorum).resolves.toMatchObject({ outcome: 'reached' });

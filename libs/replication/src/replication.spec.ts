@@ -1,4 +1,4 @@
-import { SimulatedCluster } from './testing';
+import { SimulatedCluster, flushMicrotasks } from './testing';
 
 async function settle(cluster: SimulatedCluster, maxMs = 10_000, stepMs = 50): Promise<number> {
   for (let waited = 0; waited <= maxMs; waited += stepMs) {
@@ -142,16 +142,32 @@ describe('replication over a simulated network', () => {
     await settle(cluster, 200_000);
   });
 
-  it('sends entries that wait for a busy follower together in one request', async () => {
+  it('sends the writes of one event-loop turn as one frame per follower, not the first alone', async () => {
     const cluster = new SimulatedCluster({ wireMs: 5 });
     await cluster.clock.advance(100);
     const before = cluster.sent.length;
     for (let i = 0; i < 200; i++) cluster.put(`k${i}`, i);
     await settle(cluster);
     const appends = cluster.sent.slice(before).filter((s) => s.request.entries.length > 0);
-    expect(appends.length).toBeLessThan(200 * 5 / 10);
-    // An idle cluster sends the first write at once, alone.
-    expect(appends[0].request.entries).toHaveLength(1);
+    expect(appends.map((a) => a.request.entries.length)).toEqual([200, 200, 200, 200, 200]);
+  });
+
+  it('sends a write at once when the follower is idle, and gathers those that wait for a busy one', async () => {
+    const cluster = new SimulatedCluster({ wireMs: 5 });
+    await cluster.clock.advance(100);
+    const before = cluster.sent.length;
+    cluster.put('first', 0);
+    await flushMicrotasks();
+    // Within the same turn, before any virtual time passed: one frame per follower, on the wire.
+    expect(cluster.sent.slice(before).map((s) => s.request.entries.length)).toEqual([1, 1, 1, 1, 1]);
+    // Each later write in a turn of its own, while the first frame is still in flight.
+    for (let i = 0; i < 50; i++) {
+      cluster.put(`k${i}`, i);
+      await flushMicrotasks();
+    }
+    await settle(cluster);
+    const appends = cluster.sent.slice(before).filter((s) => s.request.entries.length > 0);
+    expect(appends.map((a) => a.request.entries.length)).toEqual([1, 1, 1, 1, 1, 50, 50, 50, 50, 50]);
   });
 
   it('drops tombstones on the leader once every follower holds them', async () => {
