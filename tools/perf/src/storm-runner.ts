@@ -10,9 +10,9 @@ import { cpuMsOf } from './cpu-usage';
 import { PhaseProgress } from './phase-progress';
 import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
-import { measureStorm, type StormMeasurement, type TargetKind } from './storm-results';
+import { measureStorm, type StormMeasurement, type TargetKind, type WatchersReport } from './storm-results';
 import type { StormSample, StormSpec } from './storm-spec';
-import { openWatchers } from './watchers';
+import { openWatchers, watcherPrefixes } from './watchers';
 
 export interface StormTargets {
   readonly leaderUrl: string;
@@ -85,7 +85,7 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   for (const quorum of plan.quorums) {
     for (const [target, url] of targetUrls) {
       const isCluster = target === 'cluster' || target === 'watched';
-      const watchers = target === 'watched' ? await openWatchers(targets.followerUrls[0], plan.watchers, { prefix: 'perf-' }) : null;
+      const watchers = target === 'watched' ? await openWatchers(targets.followerUrls[0], watcherPrefixes(plan.watchLayout, plan.watchers, keys)) : null;
       const countersBefore = isCluster ? await readReplicationCounters(targets.leaderUrl) : null;
       const pids = targets.pids?.[target === 'watched' ? 'cluster' : target] ?? [];
       const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
@@ -105,11 +105,13 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         const countersAfter = await readReplicationCounters(targets.leaderUrl);
         replication = countersBefore && countersAfter ? replicationCost(countersBefore, countersAfter) : null;
       }
+      let watched: WatchersReport | null = null;
       if (watchers) {
-        process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers still open, ${watchers.events} events received, ${watchers.ended} ended early\n`);
+        watched = { count: plan.watchers, layout: plan.watchLayout, openAtEnd: watchers.open, events: watchers.events, endedEarly: watchers.ended };
+        process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers (${plan.watchLayout}) still open, ${watchers.events} events received, ${watchers.ended} ended early\n`);
         await watchers.close();
       }
-      const measurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite };
+      const measurement: StormMeasurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite, watchers: watched };
       measurements.push(measurement);
       process.stdout.write(
         `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})` +
