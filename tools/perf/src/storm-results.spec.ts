@@ -108,7 +108,7 @@ describe('table, CSV and charts', () => {
     const plain = measureStorm({ target: 'cluster', quorum: 5, sample: sample([200, 200]), model, concurrency: 2, consistency: converged });
     const watched = {
       ...measureStorm({ target: 'watched', quorum: 5, sample: sample([200, 200]), model, concurrency: 2, consistency: converged }),
-      watchers: { count: 1000, layout: 'spread' as const, openAtEnd: 1000, events: 3800, endedEarly: 0 },
+      watchers: { count: 1000, layout: 'spread' as const, openAtEnd: 1000, events: 3800, endedEarly: 0, clientCpuMsPerWrite: 0.01 },
     };
     expect(formatSummary(run([plain, watched]))).toBe('w=5: with watchers open (1000, spread: 3800 events), cluster throughput is 100.0% of the same storm without');
   });

@@ -65,6 +65,11 @@ export interface WatchersReport {
   readonly events: number;
   /** Streams that ended (or failed) before the storm closed them. */
   readonly endedEarly: number;
+  /**
+   * CPU time (ms) the storm's main thread, which reads and counts every stream, used during
+   * the storm, per successful write: the watchers' clients run on the cluster's cores.
+   */
+  readonly clientCpuMsPerWrite: number | null;
 }
 
 export interface MachineInfo {

@@ -6,7 +6,7 @@
 import { checkConsistency, type ConsistencyReport } from './consistency-check';
 import type { DelayModel } from './delay-model';
 import type { LoadClient } from './load-client';
-import { cpuMsOf } from './cpu-usage';
+import { cpuMsOf, mainThreadCpuMs } from './cpu-usage';
 import { PhaseProgress } from './phase-progress';
 import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
@@ -89,8 +89,10 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
       const countersBefore = isCluster ? await readReplicationCounters(targets.leaderUrl) : null;
       const pids = targets.pids?.[target === 'watched' ? 'cluster' : target] ?? [];
       const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
+      const clientCpuBefore = watchers ? mainThreadCpuMs() : null;
       const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`, target));
       const cpuAfter = pids.length > 0 ? cpuMsOf(pids) : null;
+      const clientCpuAfter = watchers ? mainThreadCpuMs() : null;
       const cpuMsPerWrite = cpuBefore !== null && cpuAfter !== null && sample.succeeded > 0 ? (cpuAfter - cpuBefore) / sample.succeeded : null;
       let consistency: ConsistencyReport | null = null;
       let replication: ReplicationCost | null = null;
@@ -107,8 +109,9 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
       }
       let watched: WatchersReport | null = null;
       if (watchers) {
-        watched = { count: plan.watchers, layout: plan.watchLayout, openAtEnd: watchers.open, events: watchers.events, endedEarly: watchers.ended };
-        process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers (${plan.watchLayout}) still open, ${watchers.events} events received, ${watchers.ended} ended early\n`);
+        const clientCpuMsPerWrite = clientCpuBefore !== null && clientCpuAfter !== null && sample.succeeded > 0 ? (clientCpuAfter - clientCpuBefore) / sample.succeeded : null;
+        watched = { count: plan.watchers, layout: plan.watchLayout, openAtEnd: watchers.open, events: watchers.events, endedEarly: watchers.ended, clientCpuMsPerWrite };
+        process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers (${plan.watchLayout}) still open, ${watchers.events} events received, ${watchers.ended} ended early` + (clientCpuMsPerWrite !== null ? `, ${clientCpuMsPerWrite.toFixed(3)} CPU ms per write reading them\n` : '\n'));
         await watchers.close();
       }
       const measurement: StormMeasurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite, watchers: watched };
