@@ -47,7 +47,7 @@ export interface StormPlan {
   readonly etcd: EtcdChoice | null;
   /**
    * Watch streams held open on the first follower while the cluster is stormed a second
-   * time each quorum (target `watched`, right after `cluster`): what idle watchers cost.
+   * time each quorum (target `watched`, right after `cluster`): what watchers cost.
    */
   readonly watchers: number;
   /** Which keys those watchers watch (`watcherPrefixes`): all the storm's keys each, one key each, or none. */
