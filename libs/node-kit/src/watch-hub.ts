@@ -22,6 +22,15 @@ const FLUSH_INTERVAL_MS = 20;
 const WATCHERS_PER_FLUSH_MS = 10;
 /** The interval never grows past this (ms): the latency a watcher pays for the others. */
 const MAX_FLUSH_INTERVAL_MS = 100;
+/**
+ * A flush writes to at most this many watchers, or for at most `FLUSH_SLICE_MS`, before it
+ * yields to the event loop (setImmediate): written in one synchronous step, a flush to 1,000
+ * watchers held up every replication frame that arrived meanwhile, and a w=5 write waits for
+ * the watched follower's ack (issue 16: 57% of the throughput kept at w=5).
+ */
+const FLUSH_SLICE_WATCHERS = 100;
+/** The other bound of a flush step (ms, measured with `performance.now()`): about one replication frame's wait. */
+const FLUSH_SLICE_MS = 2;
 /** Entries read from the store per step of a backlog; the event loop turns between steps. */
 const BACKLOG_PAGE_ENTRIES = 1000;
 /** A backlog pauses for `drain` past this much unsent data, so a big backlog never piles up in memory. */
@@ -32,6 +41,12 @@ export interface WatchHubOptions {
   readonly registry: Registry;
   readonly keepAliveMs?: number;
   readonly maxBufferedBytes?: number;
+  /** Watchers written per step of a flush (tests make it small). */
+  readonly sliceWatchers?: number;
+  /** Longest step of a flush, in ms of `clock`. */
+  readonly sliceMs?: number;
+  /** Milliseconds from any origin; tests pass a fake one. Default `performance.now()`. */
+  readonly clock?: () => number;
 }
 
 interface Watcher {
@@ -45,6 +60,32 @@ interface Watcher {
   closed: boolean;
 }
 
+/** The live watchers of one prefix: a change finds them by a Map lookup of its key's prefix of that length. */
+interface PrefixGroup {
+  readonly prefix: string;
+  readonly watchers: Set<Watcher>;
+}
+
+/** What one prefix group is sent by a flush: its matching changes, in version order, and their frames as UTF-8 once. */
+interface GroupBatch {
+  readonly entries: Entry[];
+  readonly frames: string[];
+  bytes: Buffer | null;
+}
+
+/**
+ * A flush under way: the watchers it writes to (those live when it started, with a batch
+ * for their prefix), `next` the first not written yet. Cancelled by `reset`/`closeAll`
+ * (they drop it as `WatchHub.flushing`).
+ */
+interface Flush {
+  readonly through: number;
+  readonly watchers: Watcher[];
+  /** `batches[i]` is what `watchers[i]` is sent. */
+  readonly batches: GroupBatch[];
+  next: number;
+}
+
 /**
  * The watchers of one node and the changes they are sent (API.md, "Watch").
  *
@@ -54,23 +95,46 @@ interface Watcher {
  * joins the live set, so the hand-over has no gap and no duplicate. Live changes are queued
  * by `published` (the leader, each write) or `advance` (a follower, each watermark step, read
  * from the version index: coalesced per step) and flushed every 20 ms at most (up to 100 ms
- * with 1,000 watchers or more: `flushIntervalMs`), one socket write per watcher. Order of calls: the store changes first, then the hub is told.
+ * with 1,000 watchers or more: `flushIntervalMs`), one socket write per watcher.
+ *
+ * A flush takes the whole queue at once (`emittedThrough` moves to its end then: a watcher
+ * that goes live later reads those changes from the store, not from the flush) and writes it
+ * in steps of at most 100 watchers or 2 ms, yielding to the event loop between them; the next
+ * flush starts only once it is done, so a watcher's writes stay in version order. Live
+ * watchers are grouped by prefix and the groups indexed by prefix: a change costs a Map
+ * lookup per distinct prefix length (at most its key's length), and a watcher whose prefix
+ * matches nothing queued is not even visited. Order of calls: the store changes first, then
+ * the hub is told.
  */
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
   private readonly liveWatchers = new Set<Watcher>();
-  /** Changes above `emittedThrough` and up to `queuedThrough`, in version order, not yet sent. */
+  /** Live watchers by prefix; a group leaves the Map with its last watcher. */
+  private readonly groups = new Map<string, PrefixGroup>();
+  /** The distinct lengths of `groups`' prefixes, ascending; null when a group came or went since. */
+  private prefixLengths: number[] | null = [];
+  /** Changes above `emittedThrough` and up to `queuedThrough`, in version order, not yet taken by a flush. */
   private queue: Entry[] = [];
   private queuedThrough = 0;
-  /** Every live watcher was sent every change up to here. */
+  /** Every live watcher was sent, or is being sent by the flush under way, every change up to here. */
   private emittedThrough = 0;
   private flushScheduled = false;
+  /** The flush whose steps are still running, if any. */
+  private flushing: Flush | null = null;
+  /** A flush came due while one was running: it starts when that one ends. */
+  private flushDue = false;
   private readonly keepAlive: NodeJS.Timeout;
   private readonly dropped: Counter<'reason'>;
   private readonly maxBufferedBytes: number;
+  private readonly sliceWatchers: number;
+  private readonly sliceMs: number;
+  private readonly clock: () => number;
 
   constructor(private readonly options: WatchHubOptions) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? MAX_WATCHER_BUFFERED_BYTES;
+    this.sliceWatchers = options.sliceWatchers ?? FLUSH_SLICE_WATCHERS;
+    this.sliceMs = options.sliceMs ?? FLUSH_SLICE_MS;
+    this.clock = options.clock ?? (() => performance.now());
     const open = () => this.size;
     new Gauge({ name: 'kv_watchers', help: 'Open GET /watch streams', registers: [options.registry], collect() { this.set(open()); } });
     this.dropped = new Counter({
@@ -126,17 +190,22 @@ export class WatchHub {
 
   /**
    * The store was emptied (a follower's full resync): ends every stream with `event: reset`
-   * so clients relist and watch again, and restarts from `version` (the new watermark).
+   * so clients relist and watch again, and restarts from `version` (the new watermark). A
+   * flush under way stops: what it had not written yet belongs to the old history.
    */
   reset(version: number, reason: ResetReason, detail: string): void {
+    this.flushing = null;
+    this.flushDue = false;
     for (const watcher of [...this.watchers]) this.end(watcher, reason, detail);
     this.queue = [];
     this.emittedThrough = this.queuedThrough = version;
   }
 
-  /** Ends every stream (shutdown): the server can then close its connections. */
+  /** Ends every stream (shutdown), stopping a flush under way: the server can then close its connections. */
   closeAll(): void {
     clearInterval(this.keepAlive);
+    this.flushing = null;
+    this.flushDue = false;
     for (const watcher of [...this.watchers]) this.end(watcher, 'shutdown', 'the node is shutting down; watch another node or again later');
   }
 
@@ -172,55 +241,130 @@ export class WatchHub {
       setImmediate(() => this.catchUp(watcher));
       return;
     }
+    this.goLive(watcher);
+  }
+
+  private goLive(watcher: Watcher): void {
     watcher.live = true;
     this.liveWatchers.add(watcher);
+    let group = this.groups.get(watcher.prefix);
+    if (group === undefined) {
+      group = { prefix: watcher.prefix, watchers: new Set() };
+      this.groups.set(watcher.prefix, group);
+      this.prefixLengths = null;
+    }
+    group.watchers.add(watcher);
   }
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setTimeout(() => this.flush(), flushIntervalMs(this.liveWatchers.size));
+    setTimeout(() => {
+      this.flushScheduled = false;
+      this.flush();
+    }, flushIntervalMs(this.liveWatchers.size));
   }
 
   /**
-   * Sends the queued changes: one write per watcher. The text for a prefix is built and
-   * encoded to UTF-8 once per flush and the same Buffer written to every watcher of that
-   * prefix: written as a string, Node measured and encoded it again for each of a thousand
-   * watchers. (No cork() needed: Node already corks the socket for the tick, so the chunk
-   * header, the Buffer and the trailing CRLF leave in one writev.)
+   * Takes the queue and starts writing it (`flushStep`); waits for a flush still under way,
+   * which would otherwise be overtaken. The text for a prefix is built and encoded to UTF-8
+   * once per flush and the same Buffer written to every watcher of that prefix: written as a
+   * string, Node measured and encoded it again for each of a thousand watchers. (No cork()
+   * needed: Node already corks the socket for the tick, so the chunk header, the Buffer and
+   * the trailing CRLF leave in one writev.)
    */
   private flush(): void {
-    this.flushScheduled = false;
+    if (this.flushing !== null) {
+      this.flushDue = true;
+      return;
+    }
     const queue = this.queue;
     this.queue = [];
     const through = this.queuedThrough;
-    if (queue.length === 0) {
-      this.emittedThrough = through;
-      return;
-    }
-    const frames = queue.map(changeFrame);
-    /** By prefix: the whole queue's frames under it, null when none is. */
-    const batches = new Map<string, Buffer | null>();
-    for (const watcher of [...this.liveWatchers]) {
-      let batch: Buffer | null | undefined;
-      if (watcher.sentThrough < queue[0].version) {
-        batch = batches.get(watcher.prefix);
-        if (batch === undefined) {
-          batch = encodeFrames(queue, frames, watcher.prefix, 0);
-          batches.set(watcher.prefix, batch);
-        }
-      } else {
-        // A cursor inside the queue does not happen today (a watcher goes live at
-        // emittedThrough, below every queued version); if it ever does, no duplicate.
-        batch = encodeFrames(queue, frames, watcher.prefix, watcher.sentThrough);
-      }
-      watcher.sentThrough = Math.max(watcher.sentThrough, through);
-      if (batch !== null) watcher.res.write(batch);
-      if (watcher.res.writableLength > this.maxBufferedBytes) {
-        this.end(watcher, 'slow-consumer', `more than ${this.maxBufferedBytes} bytes waited unread; watch again from the last version received`);
-      }
-    }
+    // From here on a watcher that goes live reads these changes from the store: the flush
+    // below writes only to the watchers live now.
     this.emittedThrough = through;
+    if (queue.length === 0) return;
+    const flush: Flush = { through, watchers: [], batches: [], next: 0 };
+    for (const [group, batch] of this.matchGroups(queue)) {
+      batch.bytes = Buffer.from(batch.frames.join(''), 'utf8');
+      for (const watcher of group.watchers) {
+        flush.watchers.push(watcher);
+        flush.batches.push(batch);
+      }
+    }
+    if (flush.watchers.length === 0) return;
+    this.flushing = flush;
+    this.flushStep(flush);
+  }
+
+  /** The changes of `queue` under each group's prefix: only groups some change matched. */
+  private matchGroups(queue: readonly Entry[]): Map<PrefixGroup, GroupBatch> {
+    const lengths = (this.prefixLengths ??= [...new Set([...this.groups.keys()].map((prefix) => prefix.length))].sort((a, b) => a - b));
+    const matched = new Map<PrefixGroup, GroupBatch>();
+    for (const entry of queue) {
+      const key = entry.key;
+      let frame: string | null = null;
+      for (const length of lengths) {
+        if (length > key.length) break;
+        const group = this.groups.get(length === key.length ? key : key.slice(0, length));
+        if (group === undefined) continue;
+        frame ??= changeFrame(entry);
+        let batch = matched.get(group);
+        if (batch === undefined) {
+          batch = { entries: [], frames: [], bytes: null };
+          matched.set(group, batch);
+        }
+        batch.entries.push(entry);
+        batch.frames.push(frame);
+      }
+    }
+    return matched;
+  }
+
+  /**
+   * Writes the flush to its next watchers, at most `sliceWatchers` of them or for `sliceMs`,
+   * then yields (setImmediate: after the event loop's I/O, so replication requests and their
+   * acks go first). A watcher closed meanwhile is skipped; a cancelled flush does nothing.
+   */
+  private flushStep(flush: Flush): void {
+    if (this.flushing !== flush) return;
+    const started = this.clock();
+    let written = 0;
+    while (flush.next < flush.watchers.length) {
+      const i = flush.next++;
+      const watcher = flush.watchers[i];
+      if (watcher.closed) continue;
+      this.send(watcher, flush.batches[i], flush.through);
+      written++;
+      if (flush.next < flush.watchers.length && (written >= this.sliceWatchers || this.clock() - started >= this.sliceMs)) {
+        setImmediate(() => this.flushStep(flush));
+        return;
+      }
+    }
+    this.flushing = null;
+    if (this.flushDue) {
+      this.flushDue = false;
+      // A step of its own: the next flush's first writes do not lengthen this one's last step.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** One socket write: the group's shared bytes, or only the changes above the watcher's cursor. */
+  private send(watcher: Watcher, batch: GroupBatch, through: number): void {
+    let bytes = batch.bytes;
+    if (watcher.sentThrough >= batch.entries[0].version) {
+      // A cursor inside the batch does not happen today (a watcher goes live at
+      // emittedThrough, below every version a later flush takes); if it ever does, no duplicate.
+      let text = '';
+      for (let i = 0; i < batch.entries.length; i++) if (batch.entries[i].version > watcher.sentThrough) text += batch.frames[i];
+      bytes = text === '' ? null : Buffer.from(text, 'utf8');
+    }
+    watcher.sentThrough = Math.max(watcher.sentThrough, through);
+    if (bytes !== null) watcher.res.write(bytes);
+    if (watcher.res.writableLength > this.maxBufferedBytes) {
+      this.end(watcher, 'slow-consumer', `more than ${this.maxBufferedBytes} bytes waited unread; watch again from the last version received`);
+    }
   }
 
   /** Sends the reason as the last event and ends the stream; a socket that does not take it is destroyed soon after. */
@@ -239,22 +383,15 @@ export class WatchHub {
     watcher.closed = true;
     this.watchers.delete(watcher);
     this.liveWatchers.delete(watcher);
+    const group = this.groups.get(watcher.prefix);
+    if (group !== undefined && group.watchers.delete(watcher) && group.watchers.size === 0) {
+      this.groups.delete(watcher.prefix);
+      this.prefixLengths = null;
+    }
   }
 }
 
 /** How long queued changes wait before a flush (ms), for `watchers` live watchers. */
 export function flushIntervalMs(watchers: number): number {
   return Math.min(MAX_FLUSH_INTERVAL_MS, Math.max(FLUSH_INTERVAL_MS, watchers / WATCHERS_PER_FLUSH_MS));
-}
-
-/**
- * The frames (`frames[i]` is `queue[i]`'s) of the entries above version `after` whose key
- * starts with `prefix`, as UTF-8 bytes; null when there is none.
- */
-function encodeFrames(queue: readonly Entry[], frames: readonly string[], prefix: string, after: number): Buffer | null {
-  let text = '';
-  for (let i = 0; i < queue.length; i++) {
-    if (queue[i].version > after && queue[i].key.startsWith(prefix)) text += frames[i];
-  }
-  return text === '' ? null : Buffer.from(text, 'utf8');
 }

@@ -1,4 +1,5 @@
-import { cpuMsOf } from './cpu-usage';
+import { Worker } from 'node:worker_threads';
+import { cpuMsOf, mainThreadCpuMs } from './cpu-usage';
 
 const linux = process.platform === 'linux';
 
@@ -11,5 +12,27 @@ const linux = process.platform === 'linux';
     expect(after).toBeGreaterThanOrEqual(2 * before);
     expect(cpuMsOf([process.pid])).toBeGreaterThanOrEqual(before + 30);
     expect(cpuMsOf([process.pid, 2 ** 22 + 12345])).toBeNull();
+  });
+});
+
+(linux ? describe : describe.skip)('mainThreadCpuMs', () => {
+  /** Spins until the whole process has used `ms` more CPU (not wall time: the machine may be busy). */
+  const spinSource = (ms: number) => `
+    const { readFileSync } = require('node:fs');
+    const cpu = () => { const s = readFileSync('/proc/self/stat', 'utf8'); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+    const start = cpu();
+    while (cpu() - start < ${ms}) for (let i = 0; i < 100000; i++) Math.sqrt(i);`;
+
+  it("counts this thread's work and not a worker thread's", async () => {
+    const before = mainThreadCpuMs() as number;
+    // A worker burns 300 ms of CPU while this thread waits for it.
+    const worker = new Worker(spinSource(300), { eval: true });
+    await new Promise((resolve) => worker.once('exit', resolve));
+    const waited = (mainThreadCpuMs() as number) - before;
+    expect(waited).toBeLessThan(150);
+    // Now this thread burns 300 ms.
+    const start = cpuMsOf([process.pid]) as number;
+    while ((cpuMsOf([process.pid]) as number) - start < 300) for (let i = 0; i < 100_000; i++) Math.sqrt(i);
+    expect((mainThreadCpuMs() as number) - before).toBeGreaterThanOrEqual(waited + 250);
   });
 });

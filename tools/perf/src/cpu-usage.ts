@@ -10,11 +10,24 @@ const TICKS_PER_SECOND = 100;
  * busy machine: CPU per write.
  */
 export function cpuMsOf(pids: readonly number[]): number | null {
+  return cpuMsOfStatFiles(pids.map((pid) => `/proc/${pid}/stat`));
+}
+
+/**
+ * CPU time (ms) of this process's main thread alone (/proc/<pid>/task/<pid>/stat): the
+ * storm's watch streams are read there, while its load generator runs in a worker thread.
+ */
+export function mainThreadCpuMs(): number | null {
+  return cpuMsOfStatFiles([`/proc/${process.pid}/task/${process.pid}/stat`]);
+}
+
+/** The sum of utime and stime (ms) over /proc stat files of processes or threads; null when one cannot be read. */
+function cpuMsOfStatFiles(paths: readonly string[]): number | null {
   let ticks = 0;
-  for (const pid of pids) {
+  for (const path of paths) {
     let stat: string;
     try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      stat = readFileSync(path, 'utf8');
     } catch {
       return null;
     }

@@ -49,7 +49,8 @@ export function formatSummary(results: RunResults): string {
   for (const watched of results.measurements.filter((m) => m.target === 'watched')) {
     const plain = results.measurements.find((m) => m.target === 'cluster' && m.quorum === watched.quorum);
     if (plain && plain.throughputPerSec > 0) {
-      lines.push(`w=${watched.quorum}: with watchers open, cluster throughput is ${((watched.throughputPerSec / plain.throughputPerSec) * 100).toFixed(1)}% of the same storm without`);
+      const layout = watched.watchers ? ` (${watched.watchers.count}, ${watched.watchers.layout}: ${watched.watchers.events} events)` : '';
+      lines.push(`w=${watched.quorum}: with watchers open${layout}, cluster throughput is ${((watched.throughputPerSec / plain.throughputPerSec) * 100).toFixed(1)}% of the same storm without`);
     }
   }
   for (const { quorum, ratio } of results.etcdRatio ?? []) lines.push(`w=${quorum}: cluster throughput is ${ratio.toFixed(2)} × etcd's (${results.etcd?.members ?? '?'} members, its own majority)`);

@@ -34,12 +34,19 @@ describe('storm plan', () => {
       durability: null,
       etcd: null,
       watchers: 0,
+      watchLayout: 'same',
     });
   });
 
   it('opens --watchers N watch streams for a second storm of the cluster, none by default', () => {
     expect(parse([]).watchers).toBe(0);
     expect(parse(['--watchers', '1000']).watchers).toBe(1000);
+  });
+
+  it('lays the watchers out with --watch-layout same|spread|idle, same by default', () => {
+    expect(parse(['--watchers', '10']).watchLayout).toBe('same');
+    expect(parse(['--watchers', '10', '--watch-layout', 'spread']).watchLayout).toBe('spread');
+    expect(parse(['--watchers', '10', '--watch-layout', 'idle']).watchLayout).toBe('idle');
   });
 
   it('adds etcd as a target with --etcd URL or --launch-etcd, at zero delay only', () => {

@@ -47,10 +47,19 @@ export interface StormPlan {
   readonly etcd: EtcdChoice | null;
   /**
    * Watch streams held open on the first follower while the cluster is stormed a second
-   * time each quorum (target `watched`, right after `cluster`): what idle watchers cost.
+   * time each quorum (target `watched`, right after `cluster`): what watchers cost.
    */
   readonly watchers: number;
+  /** Which keys those watchers watch (`watcherPrefixes`): all the storm's keys each, one key each, or none. */
+  readonly watchLayout: WatchLayout;
 }
+
+/**
+ * `same`: every watcher watches every key the storm writes (each gets every event: the worst
+ * case); `spread`: watcher i watches the storm's key i mod keys as its prefix (a few events
+ * each); `idle`: each its own prefix that no write matches (no event at all).
+ */
+export type WatchLayout = 'same' | 'spread' | 'idle';
 
 export type EtcdChoice = { readonly kind: 'existing'; readonly url: string } | { readonly kind: 'launch'; readonly bin: string };
 
@@ -86,6 +95,7 @@ interface RawOptions {
   fsync?: FsyncPolicy;
   etcd?: string;
   watchers: number;
+  watchLayout: WatchLayout;
   launchEtcd?: boolean;
   etcdBin: string;
 }
@@ -148,7 +158,12 @@ export function createStormCommand(): Command {
     .option('--etcd <url>', "also storm this etcd member's HTTP gateway (POST /v3/kv/put) with the same writes, at zero delay", loopbackUrl)
     .option('--launch-etcd', 'also storm etcd: launch six members on loopback, data on disk in a temporary directory (skipped when etcd is not installed)')
     .option('--etcd-bin <path>', 'the etcd executable for --launch-etcd', 'etcd')
-    .option('--watchers <n>', 'also storm the cluster with N watch streams open on the first follower, right after each plain storm', integerIn(0, 10_000), 0);
+    .option('--watchers <n>', 'also storm the cluster with N watch streams open on the first follower, right after each plain storm', integerIn(0, 10_000), 0)
+    .addOption(
+      new Option('--watch-layout <layout>', "with --watchers: same = all watch the storm's keys, spread = watcher i watches key i mod --keys, idle = prefixes no write matches")
+        .choices(['same', 'spread', 'idle'])
+        .default('same'),
+    );
 }
 
 /** The plan from parsed options: mode defaults under explicit flags, and the checks across flags. */
@@ -194,6 +209,7 @@ export function resolvePlan(options: RawOptions, now: Date): StormPlan {
     durability: options.durable ? Object.freeze({ fsync: options.fsync ?? 'always' }) : null,
     etcd: etcd && Object.freeze(etcd),
     watchers: options.watchers,
+    watchLayout: options.watchLayout,
   });
 }
 

@@ -104,6 +104,15 @@ describe('table, CSV and charts', () => {
     expect(formatSummary(run([plain, watched]))).toBe('w=3: with watchers open, cluster throughput is 75.0% of the same storm without');
   });
 
+  it('says how the watchers were laid out and how many events they got', () => {
+    const plain = measureStorm({ target: 'cluster', quorum: 5, sample: sample([200, 200]), model, concurrency: 2, consistency: converged });
+    const watched = {
+      ...measureStorm({ target: 'watched', quorum: 5, sample: sample([200, 200]), model, concurrency: 2, consistency: converged }),
+      watchers: { count: 1000, layout: 'spread' as const, openAtEnd: 1000, events: 3800, endedEarly: 0, clientCpuMsPerWrite: 0.01 },
+    };
+    expect(formatSummary(run([plain, watched]))).toBe('w=5: with watchers open (1000, spread: 3800 events), cluster throughput is 100.0% of the same storm without');
+  });
+
   it('writes a CSV row per storm with the same columns as the header', () => {
     const lines = formatCsv(measurements).trim().split('\n');
     expect(lines).toHaveLength(4);

@@ -6,6 +6,7 @@ import type { ConsistencyReport } from './consistency-check';
 import { quorumLatencyTheory, type DelayModel, type LatencyTheory } from './delay-model';
 import type { ReplicationCost } from './replication-metrics';
 import { summarize, type LatencySummary } from './statistics';
+import type { WatchLayout } from './storm-plan';
 import type { StormSample } from './storm-spec';
 
 /**
@@ -50,6 +51,25 @@ export interface StormMeasurement {
    * processes but does not add to this, so it compares builds where throughput scatters.
    */
   readonly cpuMsPerWrite?: number | null;
+  /** The watch streams held open during a `watched` storm (counted after its convergence). */
+  readonly watchers?: WatchersReport | null;
+}
+
+/** The `--watchers` streams of one `watched` storm. */
+export interface WatchersReport {
+  readonly count: number;
+  readonly layout: WatchLayout;
+  /** Still open when the storm and its convergence check were over. */
+  readonly openAtEnd: number;
+  /** Events received over every stream, from opening to after the convergence check. */
+  readonly events: number;
+  /** Streams that ended (or failed) before the storm closed them. */
+  readonly endedEarly: number;
+  /**
+   * CPU time (ms) the storm's main thread, which reads and counts every stream, used during
+   * the storm, per successful write: the watchers' clients run on the cluster's cores.
+   */
+  readonly clientCpuMsPerWrite: number | null;
 }
 
 export interface MachineInfo {

@@ -6,13 +6,13 @@
 import { checkConsistency, type ConsistencyReport } from './consistency-check';
 import type { DelayModel } from './delay-model';
 import type { LoadClient } from './load-client';
-import { cpuMsOf } from './cpu-usage';
+import { cpuMsOf, mainThreadCpuMs } from './cpu-usage';
 import { PhaseProgress } from './phase-progress';
 import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
-import { measureStorm, type StormMeasurement, type TargetKind } from './storm-results';
+import { measureStorm, type StormMeasurement, type TargetKind, type WatchersReport } from './storm-results';
 import type { StormSample, StormSpec } from './storm-spec';
-import { openWatchers } from './watchers';
+import { openWatchers, watcherPrefixes } from './watchers';
 
 export interface StormTargets {
   readonly leaderUrl: string;
@@ -85,12 +85,14 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   for (const quorum of plan.quorums) {
     for (const [target, url] of targetUrls) {
       const isCluster = target === 'cluster' || target === 'watched';
-      const watchers = target === 'watched' ? await openWatchers(targets.followerUrls[0], plan.watchers, { prefix: 'perf-' }) : null;
+      const watchers = target === 'watched' ? await openWatchers(targets.followerUrls[0], watcherPrefixes(plan.watchLayout, plan.watchers, keys)) : null;
       const countersBefore = isCluster ? await readReplicationCounters(targets.leaderUrl) : null;
       const pids = targets.pids?.[target === 'watched' ? 'cluster' : target] ?? [];
       const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
+      const clientCpuBefore = watchers ? mainThreadCpuMs() : null;
       const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`, target));
       const cpuAfter = pids.length > 0 ? cpuMsOf(pids) : null;
+      const clientCpuAfter = watchers ? mainThreadCpuMs() : null;
       const cpuMsPerWrite = cpuBefore !== null && cpuAfter !== null && sample.succeeded > 0 ? (cpuAfter - cpuBefore) / sample.succeeded : null;
       let consistency: ConsistencyReport | null = null;
       let replication: ReplicationCost | null = null;
@@ -105,11 +107,14 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         const countersAfter = await readReplicationCounters(targets.leaderUrl);
         replication = countersBefore && countersAfter ? replicationCost(countersBefore, countersAfter) : null;
       }
+      let watched: WatchersReport | null = null;
       if (watchers) {
-        process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers still open, ${watchers.events} events received, ${watchers.ended} ended early\n`);
+        const clientCpuMsPerWrite = clientCpuBefore !== null && clientCpuAfter !== null && sample.succeeded > 0 ? (clientCpuAfter - clientCpuBefore) / sample.succeeded : null;
+        watched = { count: plan.watchers, layout: plan.watchLayout, openAtEnd: watchers.open, events: watchers.events, endedEarly: watchers.ended, clientCpuMsPerWrite };
+        process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers (${plan.watchLayout}) still open, ${watchers.events} events received, ${watchers.ended} ended early` + (clientCpuMsPerWrite !== null ? `, ${clientCpuMsPerWrite.toFixed(3)} CPU ms per write reading them\n` : '\n'));
         await watchers.close();
       }
-      const measurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite };
+      const measurement: StormMeasurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite, watchers: watched };
       measurements.push(measurement);
       process.stdout.write(
         `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})` +

@@ -1,17 +1,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openWatchers, SseEventCounter } from './watchers';
+import { stormKeys } from './storm-runner';
+import { openWatchers, SseEventCounter, watcherPrefixes } from './watchers';
 
-/** A node stand-in that streams `events` SSE events to every watcher, then stays open. */
+/** A node stand-in that streams `events` SSE events to every watcher, then stays open; `urls` are the requests' paths. */
 async function sseServer(events: number, status = 200) {
-  const server = http.createServer((_req, res) => {
+  const urls: string[] = [];
+  const server = http.createServer((req, res) => {
+    urls.push(req.url ?? '');
     if (status !== 200) return void res.writeHead(status).end();
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(': watching\n\n');
     for (let i = 1; i <= events; i++) res.write(`id: ${i}\nevent: put\ndata: {"key":"k","value":${i},"version":${i}}\n\n`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, urls };
 }
 
 describe('SseEventCounter', () => {
@@ -47,11 +50,31 @@ describe('SseEventCounter', () => {
   });
 });
 
+describe('watcherPrefixes', () => {
+  const keys = ['perf-0', 'perf-1', 'perf-2'];
+
+  it('same: every watcher watches every storm key', () => {
+    expect(watcherPrefixes('same', 4, keys)).toEqual(['perf-', 'perf-', 'perf-', 'perf-']);
+  });
+
+  it('spread: watcher i watches key i mod keys', () => {
+    expect(watcherPrefixes('spread', 5, keys)).toEqual(['perf-0', 'perf-1', 'perf-2', 'perf-0', 'perf-1']);
+  });
+
+  it('idle: distinct prefixes that no storm key starts with', () => {
+    const prefixes = watcherPrefixes('idle', 1000, stormKeys(100));
+    expect(new Set(prefixes).size).toBe(1000);
+    expect(stormKeys(100).some((key) => prefixes.some((prefix) => key.startsWith(prefix)))).toBe(false);
+  });
+});
+
 describe('openWatchers', () => {
   it('holds N streams open and counts the events they get (not comments)', async () => {
-    const { url, server } = await sseServer(3);
-    const pool = await openWatchers(url, 120, { prefix: 'perf-' });
+    const { url, server, urls } = await sseServer(3);
+    const prefixes = Array.from({ length: 120 }, (_, i) => (i === 0 ? null : `perf-${i % 7}/é`));
+    const pool = await openWatchers(url, prefixes);
     try {
+      expect(urls.sort()).toEqual(prefixes.map((prefix) => (prefix === null ? '/watch' : `/watch?prefix=${encodeURIComponent(prefix)}`)).sort());
       for (let i = 0; i < 100 && pool.events < 360; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(pool.open).toBe(120);
       expect(pool.events).toBe(360);
@@ -66,7 +89,7 @@ describe('openWatchers', () => {
   it('refuses a node that does not answer 200, naming it', async () => {
     const { url, server } = await sseServer(0, 404);
     try {
-      await expect(openWatchers(url, 3)).rejects.toThrow(`watch on ${url} answered 404`);
+      await expect(openWatchers(url, [null, null, null])).rejects.toThrow(`watch on ${url} answered 404`);
     } finally {
       server.close();
     }

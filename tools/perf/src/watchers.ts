@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { WatchLayout } from './storm-plan';
 
 /** Watchers held open on one node while a storm runs: what 1,000 idle `GET /watch` streams cost. */
 export interface WatcherPool {
@@ -51,19 +52,37 @@ function hasEventField(text: string, start: number, end: number): boolean {
   return false;
 }
 
+/** What every storm key starts with (`stormKeys`), and no prefix of `idle` watchers matches past it. */
+const STORM_KEY_PREFIX = 'perf-';
+
 /**
- * Opens `count` Server-Sent-Event streams on `nodeUrl` (`GET /watch?prefix=…`, API.md,
- * *Watch*), each on its own connection, and counts the events they receive (frames ending
- * in a blank line that carry an `event:` field). Resolves once every stream answered, or
- * rejects naming the first that did not answer 200 within `timeoutMs`.
+ * The prefix each of `count` watchers watches in `layout` (`WatchLayout`), for a storm that
+ * writes `keys`. `spread` uses the key itself as the prefix, so `perf-1` also sees `perf-10`
+ * to `perf-19` (and so on): with 100 keys a write reaches 19 of 1,000 watchers on average.
  */
-export async function openWatchers(nodeUrl: string, count: number, options: { prefix?: string; timeoutMs?: number } = {}): Promise<WatcherPool> {
+export function watcherPrefixes(layout: WatchLayout, count: number, keys: readonly string[]): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    if (layout === 'same') return STORM_KEY_PREFIX;
+    if (layout === 'spread') return keys[i % keys.length];
+    // Every storm key is perf-<digits>: perf-idle-… is distinct per watcher and matches none.
+    return `${STORM_KEY_PREFIX}idle-${i}`;
+  });
+}
+
+/**
+ * Opens one Server-Sent-Event stream on `nodeUrl` per entry of `prefixes` (`GET
+ * /watch?prefix=…`, API.md, *Watch*; null: no prefix, every key), each on its own
+ * connection, and counts the events they receive (frames ending in a blank line that carry
+ * an `event:` field). Resolves once every stream answered, or rejects naming the first that
+ * did not answer 200 within `timeoutMs`.
+ */
+export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<string | null>, options: { timeoutMs?: number } = {}): Promise<WatcherPool> {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const requests: http.ClientRequest[] = [];
   const state = { open: 0, events: 0, ended: 0, closing: false };
-  const url = new URL(`/watch${options.prefix === undefined ? '' : `?prefix=${encodeURIComponent(options.prefix)}`}`, nodeUrl);
-  const one = () =>
+  const one = (prefix: string | null) =>
     new Promise<void>((resolve, reject) => {
+      const url = new URL(`/watch${prefix === null ? '' : `?prefix=${encodeURIComponent(prefix)}`}`, nodeUrl);
       const request = http.get(url, { agent, headers: { accept: 'text/event-stream' }, timeout: options.timeoutMs ?? 10_000 }, (response) => {
         if (response.statusCode !== 200) {
           response.resume();
@@ -109,7 +128,7 @@ export async function openWatchers(nodeUrl: string, count: number, options: { pr
   };
   try {
     // A few at a time: a thousand connects at once would overflow the node's accept backlog.
-    for (let i = 0; i < count; i += 50) await Promise.all(Array.from({ length: Math.min(50, count - i) }, one));
+    for (let i = 0; i < prefixes.length; i += 50) await Promise.all(prefixes.slice(i, i + 50).map(one));
   } catch (error) {
     await pool.close();
     throw error;
