@@ -56,7 +56,6 @@ interface Watcher {
   sentThrough: number;
   /** From version 0: the backlog is the live keys only, no tombstones and no horizon check. */
   readonly snapshot: boolean;
-  live: boolean;
   closed: boolean;
 }
 
@@ -214,7 +213,7 @@ export class WatchHub {
    * `fromVersion`. The caller checked the tombstone horizon (410) before.
    */
   open(res: ServerResponse, prefix: string, fromVersion: number): void {
-    const watcher: Watcher = { res, prefix, sentThrough: fromVersion, snapshot: fromVersion === 0, live: false, closed: false };
+    const watcher: Watcher = { res, prefix, sentThrough: fromVersion, snapshot: fromVersion === 0, closed: false };
     this.watchers.add(watcher);
     res.on('close', () => this.forget(watcher));
     this.catchUp(watcher);
@@ -245,7 +244,6 @@ export class WatchHub {
   }
 
   private goLive(watcher: Watcher): void {
-    watcher.live = true;
     this.liveWatchers.add(watcher);
     let group = this.groups.get(watcher.prefix);
     if (group === undefined) {
