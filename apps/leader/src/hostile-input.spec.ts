@@ -118,6 +118,23 @@ describe('leader: keys and bodies that mean something to JavaScript', () => {
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
+  it.each(['hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', '__defineGetter__'])(
+    'refuses a query parameter named %s (an inherited method of every object) as unknown, on writes and listings',
+    async (name) => {
+      const { app, leader } = fresh();
+      for (const res of [
+        await request(app).put(`/kv/k?${name}=1`).send({ value: 1 }),
+        await request(app).put(`/kv/k?w=1&${name}=1`).set('content-encoding', 'identity').send({ value: 1 }),
+        await request(app).delete(`/kv/k?${name}=1`),
+        await request(app).get(`/kv?${name}=1`),
+      ]) {
+        expect(res.status).toBe(400);
+        expect(res.body.error).toContain(`property ${name} should not exist`);
+      }
+      expect(leader.version).toBe(0);
+    },
+  );
+
   it('keeps __proto__ inside a value as data', async () => {
     const { app } = fresh();
     expect((await putJson(app, '/kv/k', '{"value":{"__proto__":{"x":1}}}')).status).toBe(200);

@@ -190,6 +190,26 @@ describe('hostile shapes', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it.each(['hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', '__defineGetter__', '__lookupSetter__', 'toString', 'valueOf'])(
+    'refuses %s, a name every plain object inherits, as an unknown property wherever a DTO is parsed',
+    (name) => {
+      const unknown = [`${name}: property ${name} should not exist`];
+      expect(problemsOf(() => WriteQuery.parse(parseQuery(`w=1&${name}=1`)))).toEqual(unknown);
+      expect(problemsOf(() => ListRequestQuery.parse(parseQuery(`limit=1&${name}=1`)))).toEqual(unknown);
+      expect(problemsOf(() => PutValueRequest.parse({ value: 1, [name]: 1 }))).toEqual(unknown);
+      expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: [], [name]: 1 }))).toEqual(unknown);
+      expect(problemsOf(() => ReplicateRequest.parse({ leaderEpoch: 1, entries: [{ key: 'a', version: 1, deleted: true, [name]: 1 }] }))).toEqual([
+        `entries.0.${name}: property ${name} should not exist`,
+      ]);
+      expect(problemsOf(() => ReplicateResponse.parse({ followerId: 'f', leaderEpoch: 1, appliedVersion: 0, [name]: 1 }))).toEqual(unknown);
+    },
+  );
+
+  it('names a parameter or property without a name as such', () => {
+    expect(problemsOf(() => WriteQuery.parse(parseQuery('w=1&=1')))).toEqual([': a property with an empty name should not exist']);
+    expect(problemsOf(() => PutValueRequest.parse({ value: 1, '': 1 }))).toEqual([': a property with an empty name should not exist']);
+  });
+
   it('keeps __proto__ inside a value: values are opaque JSON', () => {
     const value = JSON.parse('{"__proto__":{"x":1}}');
     expect(Object.keys(PutValueRequest.parse({ value }).value as object)).toEqual(['__proto__']);

@@ -1,4 +1,4 @@
-import { ValidationError, validateSync } from 'class-validator';
+import { ValidationError, getMetadataStorage, validateSync } from 'class-validator';
 
 export interface DtoProblem {
   /** Dotted path of the offending property, e.g. `entries.3.version`. */
@@ -30,12 +30,40 @@ function flatten(errors: ValidationError[], parent = ''): DtoProblem[] {
   });
 }
 
+/** The properties a DTO class declares (any class-validator decorator), by class. */
+const declaredByClass = new WeakMap<object, ReadonlySet<string>>();
+function declaredProperties(dtoClass: object): ReadonlySet<string> {
+  let declared = declaredByClass.get(dtoClass);
+  if (declared === undefined) {
+    declared = new Set(getMetadataStorage().getTargetValidationMetadatas(dtoClass as new () => object, '', true, false).map((m) => m.propertyName));
+    declaredByClass.set(dtoClass, declared);
+  }
+  return declared;
+}
+
 /**
  * The problems of one DTO instance, paths prefixed with `path`. Properties not declared
  * on the DTO are refused, so a typo in a field name is reported rather than silently ignored.
+ *
+ * The undeclared ones are also checked here, not only by class-validator's whitelist: it
+ * looks a name up on a plain object, so `hasOwnProperty`, `isPrototypeOf`,
+ * `propertyIsEnumerable`, `__defineGetter__` and the like (inherited methods that take an
+ * argument) passed as declared and were silently accepted (class-validator 0.15.1).
  */
 export function problemsOf(dto: object, path = ''): DtoProblem[] {
-  return flatten(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }), path);
+  const problems = flatten(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }), path).map((problem) =>
+    // `?=1` or `{"": 1}`: class-validator's "property  should not exist" names nothing.
+    problem.message === 'property  should not exist' ? { ...problem, message: 'a property with an empty name should not exist' } : problem,
+  );
+  const declared = declaredProperties(dto.constructor);
+  for (const key of Object.keys(dto)) {
+    if (declared.has(key)) continue;
+    const keyPath = path ? `${path}.${key}` : key;
+    if (!problems.some((p) => p.path === keyPath && p.constraints.includes('whitelistValidation'))) {
+      problems.push({ path: keyPath, message: key === '' ? 'a property with an empty name should not exist' : `property ${key} should not exist`, constraints: ['whitelistValidation'] });
+    }
+  }
+  return problems;
 }
 
 /** Validates a DTO instance; throws DtoValidationError naming every problem, `found` ones first. */
