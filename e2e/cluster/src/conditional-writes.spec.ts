@@ -91,7 +91,7 @@ describe('MIN_FOLLOWERS_TO_WRITE across real processes', () => {
 
   it('refuses at once, applying nothing, while three of five followers are stopped; accepts again within the lag bound after they resume', async () => {
     await waitFor(async () => (await inSync()) === 5, 5000, async () => `inSync ${await inSync()}`);
-    expect((await put(leader, 'guarded', 'before')).status).toBe(200);
+    expect(await put(leader, 'guarded', 'before')).toMatchObject({ status: 200 });
     await waitConverged(leader, cluster.followers.map((f) => f.url), 5000);
     const versionBefore = ((await status(leader)).body as { version: number }).version;
 

@@ -43,7 +43,7 @@ describe('DATA_DIR: damage in the middle of a log stops the node, never cut as a
 
   it.each([['leader'], ['follower']])('a %s with a flipped bit in an acknowledged record followed by others exits 1 naming log.1 and the offset, leaving the file as it was', async (role) => {
     cluster = await LocalCluster.start({ dataRoot, leaderEnv: { WRITE_QUORUM: '5' } });
-    for (let i = 0; i < 10; i++) expect((await put(cluster.leader.url, `c${i}`, i, 5)).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect(await put(cluster.leader.url, `c${i}`, i, 5)).toMatchObject({ status: 200 });
     const victim = role === 'leader' ? cluster.leader : cluster.followers[0];
     expect(await victim.stop()).toBe(0);
     const log = path.join(dataRoot, victim.name, 'log.1');

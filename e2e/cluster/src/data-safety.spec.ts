@@ -30,7 +30,7 @@ describe('issue 11: no acknowledged write lost, exact convergence', () => {
     const lagging = cluster.followers[4];
     await lagging.kill();
     const big = 'x'.repeat(1_000_000);
-    for (let i = 0; i < 17; i++) expect((await put(cluster.leader.url, `big-${i}`, big, 1)).status).toBe(200);
+    for (let i = 0; i < 17; i++) expect(await put(cluster.leader.url, `big-${i}`, big, 1)).toMatchObject({ status: 200 });
     await lagging.start();
     // The contract's 2 s plus the transfer of 17 MB on loopback.
     await waitConverged(cluster.leader.url, [lagging.url], 15_000);
@@ -60,15 +60,15 @@ describe('issue 11: no acknowledged write lost, exact convergence', () => {
     cluster = await LocalCluster.start({ dataRoot });
     const leader = cluster.leader.url;
     const f5 = cluster.followers[4];
-    expect((await put(leader, 'zombie', 1, 5)).status).toBe(200);
-    expect((await put(leader, 'other', 2, 5)).status).toBe(200);
+    expect(await put(leader, 'zombie', 1, 5)).toMatchObject({ status: 200 });
+    expect(await put(leader, 'other', 2, 5)).toMatchObject({ status: 200 });
     await f5.stop();
     const backup = path.join(dataRoot, 'f5-backup');
     await cp(path.join(dataRoot, 'f5'), backup, { recursive: true });
     await f5.start();
     await waitFor(async () => (await leaderStatus(cluster as LocalCluster)).followers[4].state === 'up', 10_000, () => 'f5 not up');
-    expect((await del(leader, 'zombie', 5)).status).toBe(200);
-    expect((await put(leader, 'later', 3, 5)).status).toBe(200);
+    expect(await del(leader, 'zombie', 5)).toMatchObject({ status: 200 });
+    expect(await put(leader, 'later', 3, 5)).toMatchObject({ status: 200 });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await f5.kill();
     await rm(path.join(dataRoot, 'f5'), { recursive: true, force: true });
@@ -234,7 +234,7 @@ describe('issue 12: a restarted leader recovers the newest state from its follow
       await second.start();
       await waitFor(async () => (await status(second.url)).body.state === 'serving', 15_000, () => 'second leader not serving');
       await expectAllPresent(second.url, acked);
-      expect((await put(second.url, 'from-second', 1, 5)).status).toBe(200);
+      expect(await put(second.url, 'from-second', 1, 5)).toMatchObject({ status: 200 });
       // The first leader hears 409 from its followers and stands down: its writes answer 503.
       await waitFor(async () => (await leaderStatus(cluster as LocalCluster)).state === 'fenced', 10_000, () => 'first leader not fenced');
       const refused = await put(cluster.leader.url, 'from-first', 1, 1);

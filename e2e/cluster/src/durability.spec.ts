@@ -75,12 +75,12 @@ describe('DATA_DIR: no acknowledged write lost across kill -9', () => {
   it('serves a restarted follower from disk at once, even with the leader paused, then catches up only the delta', async () => {
     cluster = await LocalCluster.start({ dataRoot, leaderEnv: { WRITE_QUORUM: '5' } });
     const [follower] = cluster.followers;
-    for (let i = 0; i < 300; i++) expect((await put(cluster.leader.url, `k${i}`, i)).status).toBe(200);
+    for (let i = 0; i < 300; i++) expect(await put(cluster.leader.url, `k${i}`, i)).toMatchObject({ status: 200 });
     const before = (await status(follower.url)).body as { appliedVersion: number; keys: number };
     expect(before).toMatchObject({ appliedVersion: 300, keys: 300 });
 
     await follower.kill();
-    for (let i = 0; i < 10; i++) expect((await put(cluster.leader.url, `late${i}`, i, 4)).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect(await put(cluster.leader.url, `late${i}`, i, 4)).toMatchObject({ status: 200 });
     const entriesBefore = await replicatedEntries(cluster.leader.url, follower.url);
 
     cluster.leader.pause();
@@ -104,7 +104,7 @@ describe('DATA_DIR: no acknowledged write lost across kill -9', () => {
   ])('starts after %s in its log, keeps what it acknowledged before, and converges', async (_name, damage) => {
     cluster = await LocalCluster.start({ dataRoot, leaderEnv: { WRITE_QUORUM: '5' } });
     const victim = cluster.followers[2];
-    for (let i = 0; i < 50; i++) expect((await put(cluster.leader.url, `k${i}`, i)).status).toBe(200);
+    for (let i = 0; i < 50; i++) expect(await put(cluster.leader.url, `k${i}`, i)).toMatchObject({ status: 200 });
     await victim.kill();
     await damage(await followerLog(path.join(dataRoot, victim.name)));
 

@@ -63,7 +63,7 @@ describe('CLUSTER_TOKEN between real processes', () => {
     const metrics = await (await fetch(`${target}/metrics`)).text();
     expect(metrics).toMatch(/^kv_replication_requests_received_total\{outcome="unauthorized"\} 4$/m);
     // The cluster still works: the real leader is not locked out by the forged (huge) epoch.
-    expect((await put(leader, 'shared', 'v2')).status).toBe(200);
+    expect(await put(leader, 'shared', 'v2')).toMatchObject({ status: 200 });
     expect((await get(target, 'shared')).body).toMatchObject({ value: 'v2' });
   });
 
