@@ -1,8 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { Mutex } from 'async-mutex';
 
 /** How the log opens its file: `fs/promises` open, or a stand-in that fails on purpose in tests. */
 export type OpenFile = (path: string, flags: string) => Promise<FileHandle>;
-import { Mutex } from 'async-mutex';
 
 export type FsyncPolicy = 'always' | 'batch' | 'off';
 

@@ -376,8 +376,7 @@ export class ReplicationLeader {
         const now = this.options.clock.now();
         this.options.observer?.answered?.(message, now - sentAt);
         this.replicator.onResponse(message, response, now);
-        const acked = this.replicator.status(this.version).find((s) => s.url === message.follower)?.ackedVersion ?? 0;
-        this.inSync.answered(message.follower, acked, now);
+        this.inSync.answered(message.follower, this.replicator.ackedVersionOf(message.follower), now);
         this.compactTombstones();
         this.schedulePump();
       },

@@ -384,6 +384,11 @@ export class Replicator {
     }));
   }
 
+  /** One follower's `ackedVersion` (as in `status`), without building every follower's status. */
+  ackedVersionOf(url: string): number {
+    return this.byUrl(url).ackedVersion;
+  }
+
   /** How many followers are in a full resync now, and how many answered at all. */
   counts(): { up: number; resyncing: number } {
     let up = 0;
