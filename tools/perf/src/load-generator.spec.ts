@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runStorm, stormValue } from './load-generator';
+import { runStorm, StormConnections, stormValue } from './load-generator';
 import type { StormSpec } from './storm-spec';
 
 /** An in-process server that answers PUTs with what `answer` says, counting requests and connections. */
@@ -58,19 +58,19 @@ describe('stormValue', () => {
 });
 
 describe('runStorm', () => {
-  const agents: http.Agent[] = [];
-  const agent = () => {
-    const created = new http.Agent({ keepAlive: true });
-    agents.push(created);
+  const opened: StormConnections[] = [];
+  const connections = () => {
+    const created = new StormConnections();
+    opened.push(created);
     return created;
   };
-  afterEach(() => agents.splice(0).forEach((a) => a.destroy()));
+  afterEach(() => Promise.all(opened.splice(0).map((c) => c.close())));
 
   it('sends exactly the asked writes with ?w=N over one keep-alive connection per writer', async () => {
     const leader = await fakeLeader(() => ({ status: 200, delayMs: 1 }));
     try {
       const completed: number[] = [];
-      const sample = await runStorm(spec(leader.url), agent(), (n) => completed.push(n));
+      const sample = await runStorm(spec(leader.url), connections(), (n) => completed.push(n));
       expect(sample).toMatchObject({ attempted: 40, succeeded: 40, failures: {}, cutShort: false });
       expect(sample.latenciesMs).toHaveLength(40);
       expect(Math.min(...sample.latenciesMs)).toBeGreaterThan(0);
@@ -88,7 +88,7 @@ describe('runStorm', () => {
   it("speaks etcd's HTTP gateway with protocol etcd: POST /v3/kv/put, base64 key and value", async () => {
     const leader = await fakeLeader(() => ({ status: 200 }));
     try {
-      const sample = await runStorm(spec(leader.url, { writes: 6, concurrency: 2, protocol: 'etcd' }), agent());
+      const sample = await runStorm(spec(leader.url, { writes: 6, concurrency: 2, protocol: 'etcd' }), connections());
       expect(sample).toMatchObject({ attempted: 6, succeeded: 6 });
       expect(new Set(leader.requests.map((r) => r.url))).toEqual(new Set(['/v3/kv/put']));
       const puts = leader.requests.map((r) => JSON.parse(r.body) as { key: string; value: string });
@@ -103,7 +103,7 @@ describe('runStorm', () => {
   it('counts failures by kind and keeps their latency out of the samples', async () => {
     const leader = await fakeLeader((_url, body) => ({ status: body.includes('#1') ? 503 : 200 }));
     try {
-      const sample = await runStorm(spec(leader.url, { writes: 20, concurrency: 2 }), agent());
+      const sample = await runStorm(spec(leader.url, { writes: 20, concurrency: 2 }), connections());
       // Writes #1 and #10..#19 carry "#1".
       expect(sample.failures).toEqual({ 'HTTP 503': 11 });
       expect(sample.succeeded).toBe(9);
@@ -116,7 +116,7 @@ describe('runStorm', () => {
   it('stops starting writes at the time limit and says it was cut short', async () => {
     const leader = await fakeLeader(() => ({ status: 200, delayMs: 30 }));
     try {
-      const sample = await runStorm(spec(leader.url, { writes: 1000, concurrency: 2, timeLimitMs: 100 }), agent());
+      const sample = await runStorm(spec(leader.url, { writes: 1000, concurrency: 2, timeLimitMs: 100 }), connections());
       expect(sample.cutShort).toBe(true);
       expect(sample.attempted).toBeLessThan(20);
       expect(sample.succeeded).toBe(sample.attempted);
@@ -128,7 +128,7 @@ describe('runStorm', () => {
   it('gives up on a write without an answer after the request timeout', async () => {
     const leader = await fakeLeader(() => ({ status: 200, delayMs: 2000 }));
     try {
-      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 2, requestTimeoutMs: 50 }), agent());
+      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 2, requestTimeoutMs: 50 }), connections());
       expect(sample.failures).toEqual({ timeout: 2 });
     } finally {
       await leader.close();
@@ -138,7 +138,7 @@ describe('runStorm', () => {
   it('reports a refused connection as a failure, not an exception', async () => {
     const leader = await fakeLeader(() => ({ status: 200 }));
     await leader.close();
-    const sample = await runStorm(spec(leader.url, { writes: 3, concurrency: 1 }), agent());
+    const sample = await runStorm(spec(leader.url, { writes: 3, concurrency: 1 }), connections());
     expect(sample.failures).toEqual({ ECONNREFUSED: 3 });
     expect(sample.succeeded).toBe(0);
   });

@@ -4,15 +4,14 @@
  * It lives for the whole run: its keep-alive connections and JIT-compiled code stay warm
  * from one storm to the next.
  */
-import http from 'node:http';
 import { parentPort } from 'node:worker_threads';
-import { runStorm } from './load-generator';
+import { runStorm, StormConnections } from './load-generator';
 import type { WorkerCommand, WorkerReport } from './storm-spec';
 
 const port = parentPort;
 if (!port) throw new Error('load-worker.js runs as a worker thread of the perf tool');
 
-const agent = new http.Agent({ keepAlive: true });
+const connections = new StormConnections();
 /** Progress goes out at most this often: a message per write would cost the storm itself. */
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -20,12 +19,11 @@ const report = (message: WorkerReport) => port.postMessage(message);
 
 port.on('message', (command: WorkerCommand) => {
   if (command.type === 'close') {
-    agent.destroy();
-    port.close();
+    void connections.close().finally(() => port.close());
     return;
   }
   let lastReport = 0;
-  runStorm(command.spec, agent, (completed) => {
+  runStorm(command.spec, connections, (completed) => {
     const now = Date.now();
     if (now - lastReport >= PROGRESS_INTERVAL_MS) {
       lastReport = now;

@@ -51,6 +51,13 @@ export interface StormMeasurement {
    * processes but does not add to this, so it compares builds where throughput scatters.
    */
   readonly cpuMsPerWrite?: number | null;
+  /**
+   * CPU time (user + system) the storm tool's own process used during the storm, per
+   * successful write, in ms: the load generator's thread with everything else the tool does
+   * meanwhile. It runs on the cores it measures, so it takes from every target alike, and
+   * a ratio of throughputs between two targets is pulled toward 1 by it.
+   */
+  readonly generatorCpuMsPerWrite?: number | null;
   /** The watch streams held open during a `watched` storm (counted after its convergence). */
   readonly watchers?: WatchersReport | null;
 }

@@ -90,10 +90,13 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
       const pids = targets.pids?.[target === 'watched' ? 'cluster' : target] ?? [];
       const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
       const clientCpuBefore = watchers ? mainThreadCpuMs() : null;
+      const generatorCpuBefore = process.cpuUsage();
       const sample = await storm(`${target} w=${quorum}`, spec(url, quorum, plan.writes, `w${quorum}`, target));
       const cpuAfter = pids.length > 0 ? cpuMsOf(pids) : null;
       const clientCpuAfter = watchers ? mainThreadCpuMs() : null;
       const cpuMsPerWrite = cpuBefore !== null && cpuAfter !== null && sample.succeeded > 0 ? (cpuAfter - cpuBefore) / sample.succeeded : null;
+      const generatorCpu = process.cpuUsage(generatorCpuBefore);
+      const generatorCpuMsPerWrite = sample.succeeded > 0 ? (generatorCpu.user + generatorCpu.system) / 1000 / sample.succeeded : null;
       let consistency: ConsistencyReport | null = null;
       let replication: ReplicationCost | null = null;
       if (isCluster) {
@@ -114,11 +117,12 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers (${plan.watchLayout}) still open, ${watchers.events} events received, ${watchers.ended} ended early` + (clientCpuMsPerWrite !== null ? `, ${clientCpuMsPerWrite.toFixed(3)} CPU ms per write reading them\n` : '\n'));
         await watchers.close();
       }
-      const measurement: StormMeasurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite, watchers: watched };
+      const measurement: StormMeasurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite, generatorCpuMsPerWrite, watchers: watched };
       measurements.push(measurement);
       process.stdout.write(
         `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})` +
-          `${cpuMsPerWrite !== null ? `, ${cpuMsPerWrite.toFixed(3)} CPU ms per write (${pids.length} processes)` : ''}\n`,
+          `${cpuMsPerWrite !== null ? `, ${cpuMsPerWrite.toFixed(3)} CPU ms per write (${pids.length} processes)` : ''}` +
+          `${generatorCpuMsPerWrite !== null ? `; the load generator ${generatorCpuMsPerWrite.toFixed(3)}` : ''}\n`,
       );
     }
   }
