@@ -118,7 +118,32 @@ async function findLeader(memberUrls: readonly string[]): Promise<{ url: string;
 export async function connectEtcd(url: string): Promise<EtcdTarget> {
   const { status, body } = await etcdPost(url, '/v3/maintenance/status', {});
   if (status !== 200) throw new Error(`${url} is not an etcd HTTP gateway: /v3/maintenance/status answered ${status}`);
-  return { url, memberUrls: [url], launched: false, version: (body as MemberStatus).version ?? null, pids: [], stop: async () => undefined };
+  const members = await etcdPost(url, '/v3/cluster/member/list', {}).catch(() => null);
+  const memberUrls = [url, ...loopbackClientUrls(members?.status === 200 ? members.body : null).filter((other) => other !== url)];
+  return { url, memberUrls, launched: false, version: (body as MemberStatus).version ?? null, pids: [], stop: async () => undefined };
+}
+
+interface MemberList {
+  readonly members?: ReadonlyArray<{ readonly clientURLs?: readonly string[] }>;
+}
+
+/**
+ * The members' client URLs from a `/v3/cluster/member/list` answer, only those on loopback
+ * (storm traffic stays on this machine), as origins; [] for anything else.
+ */
+export function loopbackClientUrls(memberList: unknown): string[] {
+  const urls: string[] = [];
+  for (const member of (memberList as MemberList | null)?.members ?? []) {
+    for (const text of member.clientURLs ?? []) {
+      try {
+        const parsed = new URL(text);
+        if (parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && !urls.includes(parsed.origin)) urls.push(parsed.origin);
+      } catch {
+        // not a URL
+      }
+    }
+  }
+  return urls;
 }
 
 async function stopMember(child: ChildProcess, graceMs: number): Promise<void> {

@@ -18,6 +18,7 @@ import { findProblems, throughputRatios, type RunResults, type StormMeasurement 
 import { runStorms } from './storm-runner';
 import { connectExistingCluster, launchLocalCluster, launchReferenceServer, type ClusterTarget } from './storm-target';
 import { connectEtcd, findEtcd, launchEtcd, type EtcdTarget } from './etcd-cluster';
+import { etcdWatchMember } from './etcd-watchers';
 
 const nodeProfileDir = (outDir: string) => path.resolve(outDir, 'node-profiles');
 
@@ -80,6 +81,11 @@ async function main(): Promise<number> {
       else etcd = await launchEtcd({ bin: plan.etcd.bin, log: (line) => process.stdout.write(line) });
     }
     if (etcd) etcdInfo = { url: etcd.url, members: etcd.memberUrls.length, launched: etcd.launched, version: etcd.version };
+    if (etcd && plan.watchers > 0) {
+      const watchUrl = etcdWatchMember(etcd.url, etcd.memberUrls);
+      if (etcdInfo) etcdInfo = { ...etcdInfo, watchUrl };
+      process.stdout.write(`etcd: ${plan.watchers} watchers on ${watchUrl}${watchUrl === etcd.url ? ' (the member the storm writes to: no other member known)' : ', not the member the storm writes to'}\n`);
+    }
     load = LoadClient.start();
     measurements = await runStorms(
       plan,
@@ -89,6 +95,7 @@ async function main(): Promise<number> {
         followerUrls: cluster.followerUrls,
         referenceUrl: reference?.url ?? null,
         etcdUrl: etcd?.url ?? null,
+        etcdWatchUrl: etcd ? etcdWatchMember(etcd.url, etcd.memberUrls) : null,
         pids: { cluster: cluster.pids, reference: reference?.pid !== undefined ? [reference.pid] : [], etcd: etcd?.pids ?? [] },
       },
       load,

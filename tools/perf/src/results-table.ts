@@ -1,5 +1,5 @@
 /** The console table and the CSV of a run's results: text formatting only. */
-import type { RunResults, StormMeasurement } from './storm-results';
+import { WATCHED_TWIN, type RunResults, type StormMeasurement } from './storm-results';
 
 const ms = (value: number | null | undefined, digits = 1): string => (value === null || value === undefined ? '-' : value.toFixed(digits));
 const signed = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : (value >= 0 ? '+' : '') + value.toFixed(1));
@@ -46,11 +46,12 @@ export function formatTable(measurements: readonly StormMeasurement[]): string {
 export function formatSummary(results: RunResults): string {
   const lines: string[] = [];
   for (const { quorum, ratio } of results.throughputRatio) lines.push(`w=${quorum}: cluster throughput is ${(ratio * 100).toFixed(1)}% of the reference server's`);
-  for (const watched of results.measurements.filter((m) => m.target === 'watched')) {
-    const plain = results.measurements.find((m) => m.target === 'cluster' && m.quorum === watched.quorum);
-    if (plain && plain.throughputPerSec > 0) {
+  for (const watched of results.measurements) {
+    const twin = WATCHED_TWIN[watched.target];
+    const plain = twin && results.measurements.find((m) => m.target === twin && m.quorum === watched.quorum);
+    if (twin && plain && plain.throughputPerSec > 0) {
       const layout = watched.watchers ? ` (${watched.watchers.count}, ${watched.watchers.layout}: ${watched.watchers.events} events)` : '';
-      lines.push(`w=${watched.quorum}: with watchers open${layout}, cluster throughput is ${((watched.throughputPerSec / plain.throughputPerSec) * 100).toFixed(1)}% of the same storm without`);
+      lines.push(`w=${watched.quorum}: with watchers open${layout}, ${twin} throughput is ${((watched.throughputPerSec / plain.throughputPerSec) * 100).toFixed(1)}% of the same storm without`);
     }
   }
   for (const { quorum, ratio } of results.etcdRatio ?? []) lines.push(`w=${quorum}: cluster throughput is ${ratio.toFixed(2)} × etcd's (${results.etcd?.members ?? '?'} members, its own majority)`);

@@ -47,7 +47,9 @@ export interface StormPlan {
   readonly etcd: EtcdChoice | null;
   /**
    * Watch streams held open on the first follower while the cluster is stormed a second
-   * time each quorum (target `watched`, right after `cluster`): what watchers cost.
+   * time each quorum (target `watched`, right after `cluster`): what watchers cost. With
+   * etcd as a target, etcd is stormed a second time too, with as many watches on a member
+   * other than the one it writes to (target `etcd-watched`, right after `etcd`).
    */
   readonly watchers: number;
   /** Which keys those watchers watch (`watcherPrefixes`): all the storm's keys each, one key each, or none. */
@@ -158,7 +160,7 @@ export function createStormCommand(): Command {
     .option('--etcd <url>', "also storm this etcd member's HTTP gateway (POST /v3/kv/put) with the same writes, at zero delay", loopbackUrl)
     .option('--launch-etcd', 'also storm etcd: launch six members on loopback, data on disk in a temporary directory (skipped when etcd is not installed)')
     .option('--etcd-bin <path>', 'the etcd executable for --launch-etcd', 'etcd')
-    .option('--watchers <n>', 'also storm the cluster with N watch streams open on the first follower, right after each plain storm', integerIn(0, 10_000), 0)
+    .option('--watchers <n>', 'also storm the cluster with N watch streams open on the first follower, right after each plain storm (and etcd with N watches on a member it does not write to, when etcd is a target)', integerIn(0, 10_000), 0)
     .addOption(
       new Option('--watch-layout <layout>', "with --watchers: same = all watch the storm's keys, spread = watcher i watches key i mod --keys, idle = prefixes no write matches")
         .choices(['same', 'spread', 'idle'])

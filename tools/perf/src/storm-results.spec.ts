@@ -113,6 +113,20 @@ describe('table, CSV and charts', () => {
     expect(formatSummary(run([plain, watched]))).toBe('w=5: with watchers open (1000, spread: 3800 events), cluster throughput is 100.0% of the same storm without');
   });
 
+  it('puts etcd with watchers open beside etcd without, as the cluster', () => {
+    const plain = measureStorm({ target: 'cluster', quorum: 3, sample: sample([200, 200, 200, 200]), model, concurrency: 2, consistency: converged });
+    const watched = measureStorm({ target: 'watched', quorum: 3, sample: sample([200, 200, 200]), model, concurrency: 2, consistency: converged });
+    const etcd = measureStorm({ target: 'etcd', quorum: 3, sample: sample([200, 200, 200, 200, 200]), model, concurrency: 2 });
+    const etcdWatched = {
+      ...measureStorm({ target: 'etcd-watched', quorum: 3, sample: sample([200, 200]), model, concurrency: 2 }),
+      watchers: { count: 1000, layout: 'same' as const, openAtEnd: 1000, events: 20, endedEarly: 0, clientCpuMsPerWrite: 0.1 },
+    };
+    expect(formatSummary(run([plain, watched, etcd, etcdWatched]))).toBe(
+      'w=3: with watchers open, cluster throughput is 75.0% of the same storm without\n' +
+        'w=3: with watchers open (1000, same: 20 events), etcd throughput is 40.0% of the same storm without',
+    );
+  });
+
   it('writes a CSV row per storm with the same columns as the header', () => {
     const lines = formatCsv(measurements).trim().split('\n');
     expect(lines).toHaveLength(4);

@@ -13,8 +13,14 @@ import type { StormSample } from './storm-spec';
  * `cluster`: the leader and its followers; `reference`: the bare Node HTTP server under the same
  * load; `etcd`: an etcd cluster through its HTTP gateway (its own majority, whatever `w` says).
  */
-/** `watched`: the cluster again, with `--watchers` watch streams open on a follower. */
-export type TargetKind = 'cluster' | 'reference' | 'etcd' | 'watched';
+/**
+ * `watched`: the cluster again, with `--watchers` watch streams open on a follower;
+ * `etcd-watched`: etcd again, with the same watchers open on a member the storm does not write to.
+ */
+export type TargetKind = 'cluster' | 'reference' | 'etcd' | 'watched' | 'etcd-watched';
+
+/** The target a watched storm is the twin of: its share of throughput kept is over that one's. */
+export const WATCHED_TWIN: Readonly<Partial<Record<TargetKind, TargetKind>>> = { watched: 'cluster', 'etcd-watched': 'etcd' };
 
 /** Measured minus theory, in ms: what the system adds to the simulated network. */
 export interface LatencyOverhead {
@@ -58,11 +64,11 @@ export interface StormMeasurement {
    * a ratio of throughputs between two targets is pulled toward 1 by it.
    */
   readonly generatorCpuMsPerWrite?: number | null;
-  /** The watch streams held open during a `watched` storm (counted after its convergence). */
+  /** The watch streams held open during a `watched` or `etcd-watched` storm (counted after its convergence). */
   readonly watchers?: WatchersReport | null;
 }
 
-/** The `--watchers` streams of one `watched` storm. */
+/** The `--watchers` streams of one `watched` (or `etcd-watched`) storm. */
 export interface WatchersReport {
   readonly count: number;
   readonly layout: WatchLayout;
@@ -116,7 +122,7 @@ export interface RunResults {
   /** Cluster throughput over etcd's in the same run, per quorum, when etcd ran. */
   readonly etcdRatio?: ReadonlyArray<{ readonly quorum: number; readonly ratio: number }>;
   /** The etcd target: where, how many members, its version; absent when etcd was not stormed. */
-  readonly etcd?: { readonly url: string; readonly members: number; readonly launched: boolean; readonly version: string | null };
+  readonly etcd?: { readonly url: string; readonly members: number; readonly launched: boolean; readonly version: string | null; readonly watchUrl?: string };
   /** Why the run counts as failed (storms cut short, followers that never converged); empty when it passed. */
   readonly problems: readonly string[];
 }

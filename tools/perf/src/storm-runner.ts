@@ -10,9 +10,10 @@ import { cpuMsOf, mainThreadCpuMs } from './cpu-usage';
 import { PhaseProgress } from './phase-progress';
 import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
-import { measureStorm, type StormMeasurement, type TargetKind, type WatchersReport } from './storm-results';
+import { measureStorm, WATCHED_TWIN, type StormMeasurement, type TargetKind, type WatchersReport } from './storm-results';
 import type { StormSample, StormSpec } from './storm-spec';
-import { openWatchers, watcherPrefixes } from './watchers';
+import { openWatchers, watcherPrefixes, type WatcherPool } from './watchers';
+import { openEtcdWatchers, waitEtcdCaughtUp } from './etcd-watchers';
 
 export interface StormTargets {
   readonly leaderUrl: string;
@@ -21,6 +22,8 @@ export interface StormTargets {
   readonly referenceUrl: string | null;
   /** The etcd member the storm writes to, when etcd is a target. */
   readonly etcdUrl?: string | null;
+  /** The etcd member the `--watchers` streams are held on (another than `etcdUrl` when there is one). */
+  readonly etcdWatchUrl?: string | null;
   /** Each target's processes, when this run launched them: their CPU time per write is measured. */
   readonly pids?: Partial<Record<TargetKind, readonly number[]>>;
 }
@@ -37,7 +40,7 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   const runStamp = Date.now().toString(36);
   const spec = (targetUrl: string, quorum: number, writes: number, label: string, target: TargetKind = 'cluster'): StormSpec => ({
     targetUrl,
-    protocol: target === 'etcd' ? 'etcd' : 'kv',
+    protocol: target === 'etcd' || target === 'etcd-watched' ? 'etcd' : 'kv',
     quorum,
     writes,
     concurrency: plan.concurrency,
@@ -72,6 +75,15 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   if (plan.watchers > 0) targetUrls.push(['watched', targets.leaderUrl]);
   // After the cluster: the cluster's convergence check runs before etcd's storm starts.
   if (targets.etcdUrl) targetUrls.push(['etcd', targets.etcdUrl]);
+  // etcd without, then with the same watchers, as the cluster.
+  if (targets.etcdUrl && plan.watchers > 0) targetUrls.push(['etcd-watched', targets.etcdUrl]);
+  const prefixes = watcherPrefixes(plan.watchLayout, plan.watchers, keys);
+  const etcdWatchUrl = targets.etcdWatchUrl ?? targets.etcdUrl ?? null;
+  const openPool = async (target: TargetKind): Promise<WatcherPool | null> => {
+    if (target === 'watched') return openWatchers(targets.followerUrls[0], prefixes);
+    if (target === 'etcd-watched' && etcdWatchUrl !== null) return openEtcdWatchers(etcdWatchUrl, prefixes);
+    return null;
+  };
 
   if (plan.warmupWrites > 0) {
     for (const [target, url] of targetUrls) {
@@ -85,9 +97,9 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
   for (const quorum of plan.quorums) {
     for (const [target, url] of targetUrls) {
       const isCluster = target === 'cluster' || target === 'watched';
-      const watchers = target === 'watched' ? await openWatchers(targets.followerUrls[0], watcherPrefixes(plan.watchLayout, plan.watchers, keys)) : null;
+      const watchers = await openPool(target);
       const countersBefore = isCluster ? await readReplicationCounters(targets.leaderUrl) : null;
-      const pids = targets.pids?.[target === 'watched' ? 'cluster' : target] ?? [];
+      const pids = targets.pids?.[WATCHED_TWIN[target] ?? target] ?? [];
       const cpuBefore = pids.length > 0 ? cpuMsOf(pids) : null;
       const clientCpuBefore = watchers ? mainThreadCpuMs() : null;
       const generatorCpuBefore = process.cpuUsage();
@@ -110,12 +122,25 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         const countersAfter = await readReplicationCounters(targets.leaderUrl);
         replication = countersBefore && countersAfter ? replicationCost(countersBefore, countersAfter) : null;
       }
+      if (target === 'etcd-watched' && etcdWatchUrl !== null) {
+        // etcd's counterpart of the convergence check: the watched member has applied every write.
+        const caughtUpMs = await waitEtcdCaughtUp(url, etcdWatchUrl, plan.convergeTimeoutMs);
+        process.stdout.write(
+          `${`caught up w=${quorum}`.padEnd(22)} ` +
+            (caughtUpMs !== null ? `the watched member had every write ${caughtUpMs} ms after the storm\n` : `the watched member did NOT catch up within ${plan.convergeTimeoutMs} ms\n`),
+        );
+      }
       let watched: WatchersReport | null = null;
       if (watchers) {
         const clientCpuMsPerWrite = clientCpuBefore !== null && clientCpuAfter !== null && sample.succeeded > 0 ? (clientCpuAfter - clientCpuBefore) / sample.succeeded : null;
         watched = { count: plan.watchers, layout: plan.watchLayout, openAtEnd: watchers.open, events: watchers.events, endedEarly: watchers.ended, clientCpuMsPerWrite };
         process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers (${plan.watchLayout}) still open, ${watchers.events} events received, ${watchers.ended} ended early` + (clientCpuMsPerWrite !== null ? `, ${clientCpuMsPerWrite.toFixed(3)} CPU ms per write reading them\n` : '\n'));
         await watchers.close();
+        // etcd may still hold a backlog for the closed streams: let it finish before the next storm.
+        if (target === 'etcd-watched' && pids.length > 0) {
+          const quietAfterMs = await waitCpuQuiet(pids, plan.convergeTimeoutMs);
+          process.stdout.write(`${''.padEnd(22)} etcd ${quietAfterMs !== null ? `quiet ${quietAfterMs} ms after the watchers closed` : `still busy ${plan.convergeTimeoutMs} ms after the watchers closed`}\n`);
+        }
       }
       const measurement: StormMeasurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite, generatorCpuMsPerWrite, watchers: watched };
       measurements.push(measurement);
@@ -127,4 +152,22 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
     }
   }
   return measurements;
+}
+
+/**
+ * Waits until `pids` together use under a fifth of a core over half a second; resolves with
+ * how long that took, or null when they were still busy after `timeoutMs` (or unreadable).
+ */
+async function waitCpuQuiet(pids: readonly number[], timeoutMs: number): Promise<number | null> {
+  const started = Date.now();
+  const intervalMs = 500;
+  let before = cpuMsOf(pids);
+  while (before !== null && Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    const after = cpuMsOf(pids);
+    if (after === null) return null;
+    if (after - before < intervalMs / 5) return Date.now() - started;
+    before = after;
+  }
+  return null;
 }
