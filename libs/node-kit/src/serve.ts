@@ -61,7 +61,6 @@ export function serve(app: RequestListener, logger: Logger, options: ServeOption
     // close them as they do, or server.close() would wait for the client to hang up.
     const sweep = setInterval(() => server.closeIdleConnections(), 50);
     sweep.unref();
-    options.onStopping?.();
     server.close(async () => {
       clearInterval(sweep);
       try {
