@@ -6,8 +6,10 @@ const linux = process.platform === 'linux';
 (linux ? describe : describe.skip)('cpuMsOf', () => {
   it("grows with this process's own work and says null for a process that is gone", () => {
     const before = cpuMsOf([process.pid]) as number;
-    const until = Date.now() + 60;
-    while (Date.now() < until) Math.sqrt(Math.random());
+    // Spins until the process has used 40 ms more CPU, not for a wall time: on a busy machine
+    // 60 ms of wall time gave it less than 30 ms of CPU (CI, 2026-11-30). Bounded at 10 s.
+    const giveUpAt = Date.now() + 10_000;
+    while ((cpuMsOf([process.pid]) as number) - before < 40 && Date.now() < giveUpAt) for (let i = 0; i < 100_000; i++) Math.sqrt(i);
     const after = cpuMsOf([process.pid, process.pid]) as number;
     expect(after).toBeGreaterThanOrEqual(2 * before);
     expect(cpuMsOf([process.pid])).toBeGreaterThanOrEqual(before + 30);

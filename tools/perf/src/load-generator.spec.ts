@@ -37,6 +37,43 @@ async function fakeLeader(answer: (url: string, body: string) => { status: numbe
   };
 }
 
+/**
+ * A server that answers every request by `answer(res)` on the raw response: headers and as
+ * much body as it likes, when it likes (an answer cut off, stalled or trickled).
+ */
+async function rawLeader(answer: (res: http.ServerResponse, timers: Set<NodeJS.Timeout>) => void) {
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => answer(res, timers));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        timers.forEach(clearTimeout);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Writes `chunks` pieces of `chunkBytes` bytes, one every `everyMs`, then ends (or destroys the socket with `cutAfter` pieces sent). */
+function trickle(res: http.ServerResponse, timers: Set<NodeJS.Timeout>, options: { chunks: number; chunkBytes: number; everyMs: number; declared?: number; cutAfter?: number }) {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': options.declared ?? options.chunks * options.chunkBytes });
+  let sent = 0;
+  const next = () => {
+    if (options.cutAfter !== undefined && sent === options.cutAfter) return void res.socket?.destroy();
+    if (sent === options.chunks) return void res.end();
+    res.write('x'.repeat(options.chunkBytes));
+    sent++;
+    const timer = setTimeout(next, options.everyMs);
+    timers.add(timer);
+  };
+  next();
+}
+
 const spec = (targetUrl: string, overrides: Partial<StormSpec> = {}): StormSpec => ({
   targetUrl,
   quorum: 3,
@@ -130,6 +167,64 @@ describe('runStorm', () => {
     try {
       const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 2, requestTimeoutMs: 50 }), connections());
       expect(sample.failures).toEqual({ timeout: 2 });
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('counts an answer whose body stops coming as a timeout, not a success', async () => {
+    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 1, chunkBytes: 3, everyMs: 60_000, declared: 10 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 4, concurrency: 2, requestTimeoutMs: 200 }), connections());
+      expect(sample).toMatchObject({ succeeded: 0, failures: { timeout: 4 } });
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('counts an answer cut off in its body as a failure, not a success', async () => {
+    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 10, chunkBytes: 10, everyMs: 5, cutAfter: 1 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 4, concurrency: 2 }), connections());
+      expect(sample.succeeded).toBe(0);
+      expect(Object.values(sample.failures).reduce((a, b) => a + b, 0)).toBe(4);
+      expect(sample.failures['timeout']).toBeUndefined();
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('times a write until its whole answer has arrived, however large', async () => {
+    // 640 KiB over about 200 ms: more than undici's dump() reads before giving up.
+    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 10, chunkBytes: 64 * 1024, everyMs: 20 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 1 }), connections());
+      expect(sample).toMatchObject({ succeeded: 2, failures: {} });
+      expect(Math.min(...sample.latenciesMs)).toBeGreaterThanOrEqual(180);
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('counts a whole answer that arrives after the request timeout as a timeout (the timeout is a deadline, not an idle time)', async () => {
+    // A byte every 40 ms: never idle for 300 ms, complete after about 400.
+    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 10, chunkBytes: 1, everyMs: 40 }));
+    try {
+      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 2, requestTimeoutMs: 300 }), connections());
+      expect(sample).toMatchObject({ succeeded: 0, failures: { timeout: 2 } });
+    } finally {
+      await leader.close();
+    }
+  });
+
+  it('keeps the warm-up connections for the storm that follows, though the warm-up had fewer writes than writers', async () => {
+    const leader = await fakeLeader(() => ({ status: 200, delayMs: 2 }));
+    try {
+      const shared = connections();
+      await runStorm(spec(leader.url, { writes: 2, concurrency: 4 }), shared);
+      const sample = await runStorm(spec(leader.url, { writes: 40, concurrency: 4 }), shared);
+      expect(sample.succeeded).toBe(40);
+      expect(leader.connections()).toBe(4);
     } finally {
       await leader.close();
     }

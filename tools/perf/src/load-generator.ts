@@ -15,10 +15,11 @@ export function stormValue(label: string, seq: number, size: number): string {
 
 /**
  * The storm's keep-alive connections: an undici pool per target origin and number of
- * writers, kept from one storm to the next so the connections (and the code) stay warm.
- * The pool holds at most one connection per writer, one write on each at a time (no
- * pipelining). Unbounded, it opened more: a writer's next write could start before the
- * pool had counted the connection of its last one as free again.
+ * writers (`--concurrency`), kept from one storm to the next so the connections (and the
+ * code) stay warm; a warm-up of fewer writes than writers opens some of the same pool's
+ * connections. The pool holds at most one connection per writer, one write on each at a
+ * time (no pipelining). Unbounded, it opened more: a writer's next write could start before
+ * the pool had counted the connection of its last one as free again.
  */
 export class StormConnections {
   private readonly pools = new Map<string, Pool>();
@@ -46,8 +47,11 @@ export class StormConnections {
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
- * One write; resolves once the whole answer is read, never rejects. `timeoutMs` bounds the
- * wait for the answer's headers and then for its body.
+ * One write; resolves once the whole answer is read, never rejects. A write whose whole
+ * answer has not arrived `timeoutMs` after it was sent is a `timeout` (undici's own timeouts
+ * are idle timeouts, one for the headers and one for the body, so they only bound the wait).
+ * The body is read to its end, not dumped: `dump()` gives up after 128 KiB and resolves even
+ * when the body failed, which counted a cut-off answer as a success.
  *
  * undici, not Node's `http.request` (nor @kv/client's axios): the generator runs on the two
  * cores the measured systems run on, so what it spends per write is taken from them, and
@@ -56,7 +60,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
  * CPU per write against 39-47 µs with `http.request` (README, "Against etcd", fourth round,
  * has the storm's figures); axios had cost 10-30% of the throughput against `http.request`.
  */
-async function put(pool: Pool, method: 'PUT' | 'POST', path: string, body: string, timeoutMs: number): Promise<WriteOutcome> {
+async function put(pool: Pool, method: 'PUT' | 'POST', path: string, body: string, timeoutMs: number, sentAt: number): Promise<WriteOutcome> {
   try {
     const response = await pool.request({
       path,
@@ -67,7 +71,8 @@ async function put(pool: Pool, method: 'PUT' | 'POST', path: string, body: strin
       bodyTimeout: timeoutMs,
     });
     // The latency ends when the answer has fully arrived, as a client would see it.
-    await response.body.dump();
+    await response.body.arrayBuffer();
+    if (performance.now() - sentAt > timeoutMs) return { ok: false, kind: 'timeout' };
     return response.statusCode === 200 ? { ok: true } : { ok: false, kind: `HTTP ${response.statusCode}` };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -96,7 +101,7 @@ export async function runStorm(spec: StormSpec, connections: StormConnections, o
       : JSON.stringify({ value });
   };
   const writers = Math.min(spec.concurrency, spec.writes);
-  const pool = connections.poolFor(new URL(spec.targetUrl), writers);
+  const pool = connections.poolFor(new URL(spec.targetUrl), spec.concurrency);
   let issued = 0;
   let succeeded = 0;
   let completed = 0;
@@ -110,7 +115,7 @@ export async function runStorm(spec: StormSpec, connections: StormConnections, o
       const seq = issued++;
       const body = bodyOf(seq);
       const sentAt = performance.now();
-      const outcome = await put(pool, method, paths[seq % paths.length], body, spec.requestTimeoutMs);
+      const outcome = await put(pool, method, paths[seq % paths.length], body, spec.requestTimeoutMs, sentAt);
       lastAnswerAt = performance.now();
       lastAnswerEpochMs = Date.now();
       if (outcome.ok) latencies[succeeded++] = lastAnswerAt - sentAt;

@@ -36,7 +36,7 @@ export interface StormSample {
   /** Writes sent (answered or failed). */
   readonly attempted: number;
   readonly succeeded: number;
-  /** Failed writes by kind: `HTTP 503`, `timeout`, `ECONNRESET`, ... */
+  /** Failed writes by kind: `HTTP 503`, `timeout`, `ECONNREFUSED`, `UND_ERR_SOCKET` (the connection closed before the whole answer), ... */
   readonly failures: Readonly<Record<string, number>>;
   /** From the first write sent to the last answer received. */
   readonly durationMs: number;
