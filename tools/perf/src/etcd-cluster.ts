@@ -119,21 +119,27 @@ export async function connectEtcd(url: string): Promise<EtcdTarget> {
   const { status, body } = await etcdPost(url, '/v3/maintenance/status', {});
   if (status !== 200) throw new Error(`${url} is not an etcd HTTP gateway: /v3/maintenance/status answered ${status}`);
   const members = await etcdPost(url, '/v3/cluster/member/list', {}).catch(() => null);
-  const memberUrls = [url, ...loopbackClientUrls(members?.status === 200 ? members.body : null).filter((other) => other !== url)];
+  // The member `url` reaches is told by its ID, not by its URL's spelling.
+  const selfId = (body as MemberStatus).header?.member_id;
+  const others = loopbackClientUrls(members?.status === 200 ? members.body : null, selfId).filter((other) => other !== url);
+  const memberUrls = [url, ...others];
   return { url, memberUrls, launched: false, version: (body as MemberStatus).version ?? null, pids: [], stop: async () => undefined };
 }
 
 interface MemberList {
-  readonly members?: ReadonlyArray<{ readonly clientURLs?: readonly string[] }>;
+  readonly members?: ReadonlyArray<{ readonly ID?: string; readonly clientURLs?: readonly string[] }>;
 }
 
 /**
  * The members' client URLs from a `/v3/cluster/member/list` answer, only those on loopback
- * (storm traffic stays on this machine), as origins; [] for anything else.
+ * (storm traffic stays on this machine), as origins; [] for anything else. `exceptId`: leave
+ * out the member with this ID (the one a URL reaches, which may be spelled otherwise in the
+ * list: `localhost` for `127.0.0.1`).
  */
-export function loopbackClientUrls(memberList: unknown): string[] {
+export function loopbackClientUrls(memberList: unknown, exceptId?: string): string[] {
   const urls: string[] = [];
   for (const member of (memberList as MemberList | null)?.members ?? []) {
+    if (exceptId !== undefined && member.ID === exceptId) continue;
     for (const text of member.clientURLs ?? []) {
       try {
         const parsed = new URL(text);

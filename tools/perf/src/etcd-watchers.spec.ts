@@ -109,6 +109,14 @@ describe('etcd watch member', () => {
     expect(loopbackClientUrls(list)).toEqual(['http://127.0.0.1:2379', 'http://localhost:2381']);
     expect(loopbackClientUrls(null)).toEqual([]);
   });
+
+  it('leaves out the member a URL reaches by its ID, however the list spells its URL', () => {
+    // Stormed as http://localhost:23791, listed as http://127.0.0.1:23791.
+    const list = { members: [{ ID: '111', clientURLs: ['http://127.0.0.1:23791'] }, { ID: '222', clientURLs: ['http://127.0.0.1:23792'] }] };
+    const others = loopbackClientUrls(list, '111');
+    expect(others).toEqual(['http://127.0.0.1:23792']);
+    expect(etcdWatchMember('http://localhost:23791', ['http://localhost:23791', ...others])).toBe('http://127.0.0.1:23792');
+  });
 });
 
 describe('openEtcdWatchers', () => {

@@ -60,8 +60,10 @@ export interface StormMeasurement {
   /**
    * CPU time (user + system) the storm tool's own process used during the storm, per
    * successful write, in ms: the load generator's thread with everything else the tool does
-   * meanwhile. It runs on the cores it measures, so it takes from every target alike, and
-   * a ratio of throughputs between two targets is pulled toward 1 by it.
+   * meanwhile (reading the `--watchers` streams, its progress bar: about 40 ms of CPU a second
+   * whatever the rate, so slow storms read high). It runs on the cores it measures, so it
+   * takes from every target alike, and a ratio of throughputs between two targets is pulled
+   * toward 1 by it.
    */
   readonly generatorCpuMsPerWrite?: number | null;
   /** The watch streams held open during a `watched` or `etcd-watched` storm (counted after its convergence). */

@@ -147,7 +147,7 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
       process.stdout.write(
         `${''.padEnd(22)} mean ${fmt(measurement.latency?.mean)} ms (theory ${fmt(measurement.theory.mean)}), p99 ${fmt(measurement.latency?.p99)} ms (theory ${fmt(measurement.theory.p99)})` +
           `${cpuMsPerWrite !== null ? `, ${cpuMsPerWrite.toFixed(3)} CPU ms per write (${pids.length} processes)` : ''}` +
-          `${generatorCpuMsPerWrite !== null ? `; the load generator ${generatorCpuMsPerWrite.toFixed(3)}` : ''}\n`,
+          `${generatorCpuMsPerWrite !== null ? `; the storm's own process ${generatorCpuMsPerWrite.toFixed(3)}` : ''}\n`,
       );
     }
   }
