@@ -1,4 +1,5 @@
 import { LeaderService } from './leader-service';
+import { testLeader } from './test-leader';
 
 describe('LeaderService while it recovers (API.md guarantee 7, Probes)', () => {
   it('is not ready and says how far the recovery is; a request waits, then answers UNAVAILABLE naming it', async () => {
@@ -13,5 +14,16 @@ describe('LeaderService while it recovers (API.md guarantee 7, Probes)', () => {
       ['catching-up', null],
       ['down', 'ECONNREFUSED'],
     ]);
+  });
+
+  it('shows the recovery only while it runs: once the leader serves, /status has no stale progress', () => {
+    const service = new LeaderService(5, 30);
+    service.reportProgress({ followers: 5, answered: 5, required: 3, phase: 'asking', errors: {} });
+    expect(service.recovery).toMatchObject({ answered: 5, phase: 'asking' });
+    const { leader } = testLeader({ followers: [], transport: { send: () => new Promise(() => undefined) }, writeQuorum: 0 });
+    service.serve(leader);
+    expect(service.state).toBe('serving');
+    expect(service.recovery).toBeNull();
+    leader.stop();
   });
 });

@@ -36,8 +36,9 @@ export class LeaderService {
     return this.current;
   }
 
+  /** How far the start-up recovery is, while it runs; null once the leader serves (it showed its last report, `phase: 'asking'`, for ever). */
   get recovery(): RecoveryProgress | null {
-    return this.progress;
+    return this.current === null ? this.progress : null;
   }
 
   /**
