@@ -81,8 +81,9 @@ async function main(): Promise<number> {
       else etcd = await launchEtcd({ bin: plan.etcd.bin, log: (line) => process.stdout.write(line) });
     }
     if (etcd) etcdInfo = { url: etcd.url, members: etcd.memberUrls.length, launched: etcd.launched, version: etcd.version };
-    if (etcd && plan.watchers > 0) {
-      const watchUrl = etcdWatchMember(etcd.url, etcd.memberUrls);
+    const etcdWatchUrl = etcd ? etcdWatchMember(etcd.url, etcd.memberUrls) : null;
+    if (etcd && etcdWatchUrl !== null && plan.watchers > 0) {
+      const watchUrl = etcdWatchUrl;
       if (etcdInfo) etcdInfo = { ...etcdInfo, watchUrl };
       process.stdout.write(`etcd: ${plan.watchers} watchers on ${watchUrl}${watchUrl === etcd.url ? ' (the member the storm writes to: no other member known)' : ', not the member the storm writes to'}\n`);
     }
@@ -95,7 +96,7 @@ async function main(): Promise<number> {
         followerUrls: cluster.followerUrls,
         referenceUrl: reference?.url ?? null,
         etcdUrl: etcd?.url ?? null,
-        etcdWatchUrl: etcd ? etcdWatchMember(etcd.url, etcd.memberUrls) : null,
+        etcdWatchUrl,
         pids: { cluster: cluster.pids, reference: reference?.pid !== undefined ? [reference.pid] : [], etcd: etcd?.pids ?? [] },
       },
       load,

@@ -11,9 +11,7 @@ import type { StormSample } from './storm-spec';
 
 /**
  * `cluster`: the leader and its followers; `reference`: the bare Node HTTP server under the same
- * load; `etcd`: an etcd cluster through its HTTP gateway (its own majority, whatever `w` says).
- */
-/**
+ * load; `etcd`: an etcd cluster through its HTTP gateway (its own majority, whatever `w` says);
  * `watched`: the cluster again, with `--watchers` watch streams open on a follower;
  * `etcd-watched`: etcd again, with the same watchers open on a member the storm does not write to.
  */
