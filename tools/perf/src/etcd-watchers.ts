@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { etcdPost } from './etcd-cluster';
-import type { WatcherPool } from './watchers';
+import { holdStreams, newStreamSet, type WatcherPool } from './watchers';
 
 /** etcd's gateway path for a watch stream; 3.4 serves it under /v3. */
 export const ETCD_WATCH_PATH = '/v3/watch';
@@ -111,9 +111,8 @@ export class EtcdWatchCounter {
  */
 export async function openEtcdWatchers(memberUrl: string, prefixes: ReadonlyArray<string>, options: { timeoutMs?: number } = {}): Promise<WatcherPool> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-  const requests: http.ClientRequest[] = [];
-  const state = { open: 0, events: 0, ended: 0, closing: false };
+  const streams = newStreamSet();
+  const { agent, requests, state } = streams;
   const url = new URL(ETCD_WATCH_PATH, memberUrl);
   const one = (prefix: string) =>
     new Promise<void>((resolve, reject) => {
@@ -159,31 +158,7 @@ export async function openEtcdWatchers(memberUrl: string, prefixes: ReadonlyArra
       requests.push(request);
       request.end(body);
     });
-  const pool: WatcherPool = {
-    get open() {
-      return state.open;
-    },
-    get events() {
-      return state.events;
-    },
-    get ended() {
-      return state.ended;
-    },
-    async close() {
-      state.closing = true;
-      for (const request of requests) request.destroy();
-      agent.destroy();
-      await new Promise((resolve) => setImmediate(resolve));
-    },
-  };
-  try {
-    // A few at a time, as openWatchers does.
-    for (let i = 0; i < prefixes.length; i += 50) await Promise.all(prefixes.slice(i, i + 50).map(one));
-  } catch (error) {
-    await pool.close();
-    throw error;
-  }
-  return pool;
+  return holdStreams(streams, prefixes, one);
 }
 
 interface StatusAnswer {

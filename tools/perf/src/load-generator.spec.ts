@@ -60,7 +60,15 @@ async function rawLeader(answer: (res: http.ServerResponse, timers: Set<NodeJS.T
 }
 
 /** Writes `chunks` pieces of `chunkBytes` bytes, one every `everyMs`, then ends (or destroys the socket with `cutAfter` pieces sent). */
-function trickle(res: http.ServerResponse, timers: Set<NodeJS.Timeout>, options: { chunks: number; chunkBytes: number; everyMs: number; declared?: number; cutAfter?: number }) {
+interface TrickleOptions {
+  readonly chunks: number;
+  readonly chunkBytes: number;
+  readonly everyMs: number;
+  readonly declared?: number;
+  readonly cutAfter?: number;
+}
+
+function trickle(res: http.ServerResponse, timers: Set<NodeJS.Timeout>, options: TrickleOptions) {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': options.declared ?? options.chunks * options.chunkBytes });
   let sent = 0;
   const next = () => {
@@ -102,6 +110,15 @@ describe('runStorm', () => {
     return created;
   };
   afterEach(() => Promise.all(opened.splice(0).map((c) => c.close())));
+  /** One storm against a server that answers every write by `trickle(options)`. */
+  const stormTrickled = async (options: TrickleOptions, overrides: Partial<StormSpec>) => {
+    const leader = await rawLeader((res, timers) => trickle(res, timers, options));
+    try {
+      return await runStorm(spec(leader.url, overrides), connections());
+    } finally {
+      await leader.close();
+    }
+  };
 
   it('sends exactly the asked writes with ?w=N over one keep-alive connection per writer', async () => {
     const leader = await fakeLeader(() => ({ status: 200, delayMs: 1 }));
@@ -173,48 +190,28 @@ describe('runStorm', () => {
   });
 
   it('counts an answer whose body stops coming as a timeout, not a success', async () => {
-    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 1, chunkBytes: 3, everyMs: 60_000, declared: 10 }));
-    try {
-      const sample = await runStorm(spec(leader.url, { writes: 4, concurrency: 2, requestTimeoutMs: 200 }), connections());
-      expect(sample).toMatchObject({ succeeded: 0, failures: { timeout: 4 } });
-    } finally {
-      await leader.close();
-    }
+    const sample = await stormTrickled({ chunks: 1, chunkBytes: 3, everyMs: 60_000, declared: 10 }, { writes: 4, concurrency: 2, requestTimeoutMs: 200 });
+    expect(sample).toMatchObject({ succeeded: 0, failures: { timeout: 4 } });
   });
 
   it('counts an answer cut off in its body as a failure, not a success', async () => {
-    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 10, chunkBytes: 10, everyMs: 5, cutAfter: 1 }));
-    try {
-      const sample = await runStorm(spec(leader.url, { writes: 4, concurrency: 2 }), connections());
-      expect(sample.succeeded).toBe(0);
-      expect(Object.values(sample.failures).reduce((a, b) => a + b, 0)).toBe(4);
-      expect(sample.failures['timeout']).toBeUndefined();
-    } finally {
-      await leader.close();
-    }
+    const sample = await stormTrickled({ chunks: 10, chunkBytes: 10, everyMs: 5, cutAfter: 1 }, { writes: 4, concurrency: 2 });
+    expect(sample.succeeded).toBe(0);
+    expect(Object.values(sample.failures).reduce((a, b) => a + b, 0)).toBe(4);
+    expect(sample.failures['timeout']).toBeUndefined();
   });
 
   it('times a write until its whole answer has arrived, however large', async () => {
     // 640 KiB over about 200 ms: more than undici's dump() reads before giving up.
-    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 10, chunkBytes: 64 * 1024, everyMs: 20 }));
-    try {
-      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 1 }), connections());
-      expect(sample).toMatchObject({ succeeded: 2, failures: {} });
-      expect(Math.min(...sample.latenciesMs)).toBeGreaterThanOrEqual(180);
-    } finally {
-      await leader.close();
-    }
+    const sample = await stormTrickled({ chunks: 10, chunkBytes: 64 * 1024, everyMs: 20 }, { writes: 2, concurrency: 1 });
+    expect(sample).toMatchObject({ succeeded: 2, failures: {} });
+    expect(Math.min(...sample.latenciesMs)).toBeGreaterThanOrEqual(180);
   });
 
   it('counts a whole answer that arrives after the request timeout as a timeout (the timeout is a deadline, not an idle time)', async () => {
     // A byte every 40 ms: never idle for 300 ms, complete after about 400.
-    const leader = await rawLeader((res, timers) => trickle(res, timers, { chunks: 10, chunkBytes: 1, everyMs: 40 }));
-    try {
-      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 2, requestTimeoutMs: 300 }), connections());
-      expect(sample).toMatchObject({ succeeded: 0, failures: { timeout: 2 } });
-    } finally {
-      await leader.close();
-    }
+    const sample = await stormTrickled({ chunks: 10, chunkBytes: 1, everyMs: 40 }, { writes: 2, concurrency: 2, requestTimeoutMs: 300 });
+    expect(sample).toMatchObject({ succeeded: 0, failures: { timeout: 2 } });
   });
 
   it('keeps the warm-up connections for the storm that follows, though the warm-up had fewer writes than writers', async () => {

@@ -77,9 +77,8 @@ export function watcherPrefixes(layout: WatchLayout, count: number, keys: readon
  * did not answer 200 within `timeoutMs`.
  */
 export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<string | null>, options: { timeoutMs?: number } = {}): Promise<WatcherPool> {
-  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-  const requests: http.ClientRequest[] = [];
-  const state = { open: 0, events: 0, ended: 0, closing: false };
+  const streams = newStreamSet();
+  const { agent, requests, state } = streams;
   const one = (prefix: string | null) =>
     new Promise<void>((resolve, reject) => {
       const url = new URL(`/watch${prefix === null ? '' : `?prefix=${encodeURIComponent(prefix)}`}`, nodeUrl);
@@ -108,6 +107,28 @@ export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<stri
       });
       requests.push(request);
     });
+  return holdStreams(streams, prefixes, one);
+}
+
+/** The streams of one pool: their connections (none shared), the requests to destroy on close, and the counts they keep. */
+export interface StreamSet {
+  readonly agent: http.Agent;
+  readonly requests: http.ClientRequest[];
+  readonly state: { open: number; events: number; ended: number; closing: boolean };
+}
+
+export function newStreamSet(): StreamSet {
+  return { agent: new http.Agent({ keepAlive: false, maxSockets: Infinity }), requests: [], state: { open: 0, events: 0, ended: 0, closing: false } };
+}
+
+/**
+ * Opens a stream per prefix with `open` (which resolves once its stream is established and
+ * registers its request in `streams`), 50 at a time: a thousand connects at once would
+ * overflow the node's accept backlog. Returns the pool; if one fails, closes every stream
+ * and rethrows.
+ */
+export async function holdStreams<P>(streams: StreamSet, prefixes: readonly P[], open: (prefix: P) => Promise<void>): Promise<WatcherPool> {
+  const { state, requests, agent } = streams;
   const pool: WatcherPool = {
     get open() {
       return state.open;
@@ -127,8 +148,7 @@ export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<stri
     },
   };
   try {
-    // A few at a time: a thousand connects at once would overflow the node's accept backlog.
-    for (let i = 0; i < prefixes.length; i += 50) await Promise.all(prefixes.slice(i, i + 50).map(one));
+    for (let i = 0; i < prefixes.length; i += 50) await Promise.all(prefixes.slice(i, i + 50).map(open));
   } catch (error) {
     await pool.close();
     throw error;
