@@ -333,10 +333,11 @@ export class ReplicationLeader {
    * Pumps once the I/O callbacks of this turn of the event loop have run, however many writes
    * and acks asked for it meanwhile. Pumped at once, the first write of a burst of client
    * requests left alone in a one-entry frame and the rest of the burst waited a round trip
-   * for its ack (one append in flight per follower); gathered, they leave as one frame. On
-   * the 2-core benchmark machine a frame costs a follower several times an entry, mostly for
-   * waking it (README, "Against etcd", third round). The wait is the rest of one event-loop
-   * turn, not a timer: a write that arrives alone is sent within the same turn.
+   * for its ack (one append in flight per follower); gathered, they leave as one frame
+   * (entries per frame 15-18 -> 22-26 at 64 writers, README, "Against etcd", third round;
+   * a frame costs a follower several times an entry, though less of it is the wake-up than
+   * that round thought: fourth round). The wait is the rest of one event-loop turn, not a
+   * timer: a write that arrives alone is sent within the same turn.
    */
   private schedulePump(): void {
     if (this.pumpScheduled) return;
