@@ -46,39 +46,56 @@ export class StormConnections {
 /** undici's names for a request that outlived its timeout, told as `timeout` like any other client would. */
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+/** The request headers of every write: one object, not one per write. */
+const WRITE_HEADERS = { 'content-type': 'application/json' } as const;
+
 /**
  * One write; resolves once the whole answer is read, never rejects. A write whose whole
  * answer has not arrived `timeoutMs` after it was sent is a `timeout` (undici's own timeouts
  * are idle timeouts, one for the headers and one for the body, so they only bound the wait).
- * The body is read to its end, not dumped: `dump()` gives up after 128 KiB and resolves even
- * when the body failed, which counted a cut-off answer as a success.
+ * The answer counts only once its body has ended (`onResponseEnd`): a body cut off or
+ * stalled ends in `onResponseError` instead, so it is never a success.
  *
  * undici, not Node's `http.request` (nor @kv/client's axios): the generator runs on the two
  * cores the measured systems run on, so what it spends per write is taken from them, and
- * more from the cheaper system (it dilutes a ratio toward 1). Measured 2026-11-30 on this
- * machine, 64 writers against a do-nothing server, interleaved: 30-36 µs of the generator's
- * CPU per write against 39-47 µs with `http.request` (README, "Against etcd", fourth round,
- * has the storm's figures); axios had cost 10-30% of the throughput against `http.request`.
+ * more from the cheaper system (it dilutes a ratio toward 1). And undici's `dispatch`, its
+ * documented lowest-level call, rather than `request`, which wraps every answer in a
+ * readable stream and promises the generator never needs (it only counts the bytes to the
+ * end). Measured on this machine, 64 writers against a do-nothing server in another process,
+ * interleaved, generator CPU per write: `http.request` 39-47 µs, `pool.request` 35-55 µs,
+ * `pool.dispatch` 27-33 µs (2026-11-30; README, "Against etcd", fifth round).
  */
-async function put(pool: Pool, method: 'PUT' | 'POST', path: string, body: string, timeoutMs: number, sentAt: number): Promise<WriteOutcome> {
-  try {
-    const response = await pool.request({
-      path,
-      method,
-      headers: { 'content-type': 'application/json' },
-      body,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    // The latency ends when the answer has fully arrived, as a client would see it.
-    await response.body.arrayBuffer();
-    if (performance.now() - sentAt > timeoutMs) return { ok: false, kind: 'timeout' };
-    return response.statusCode === 200 ? { ok: true } : { ok: false, kind: `HTTP ${response.statusCode}` };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code && TIMEOUT_CODES.has(code)) return { ok: false, kind: 'timeout' };
-    return { ok: false, kind: code ?? (error instanceof Error ? error.message : String(error)) };
-  }
+function put(pool: Pool, method: 'PUT' | 'POST', path: string, body: string, timeoutMs: number, sentAt: number): Promise<WriteOutcome> {
+  return new Promise((resolve) => {
+    let status = 0;
+    const failed = (error: Error) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code && TIMEOUT_CODES.has(code)) return resolve({ ok: false, kind: 'timeout' });
+      resolve({ ok: false, kind: code ?? error.message });
+    };
+    try {
+      pool.dispatch(
+        { path, method, headers: WRITE_HEADERS, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        {
+          onRequestStart: () => undefined,
+          onResponseStart: (_controller, statusCode) => {
+            status = statusCode;
+          },
+          // The body is read to its end (and dropped): the latency ends when the answer has
+          // fully arrived, as a client would see it.
+          onResponseData: () => undefined,
+          onResponseEnd: () => {
+            if (performance.now() - sentAt > timeoutMs) resolve({ ok: false, kind: 'timeout' });
+            else resolve(status === 200 ? { ok: true } : { ok: false, kind: `HTTP ${status}` });
+          },
+          onResponseError: (_controller, error) => failed(error),
+        },
+      );
+    } catch (error) {
+      // A closed or destroyed pool refuses at once.
+      failed(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
 }
 
 /**
