@@ -61,7 +61,7 @@ describe('storm plan', () => {
   });
 
   it('has throughput defaults that explicit flags still override', () => {
-    expect(parse(['--mode', 'throughput'])).toMatchObject({ writes: 20_000, concurrency: 64, minDelayMs: 0, maxDelayMs: 0, reference: true, warmupWrites: 2000 });
+    expect(parse(['--mode', 'throughput'])).toMatchObject({ writes: 20_000, concurrency: 64, minDelayMs: 0, maxDelayMs: 0, reference: true, warmupWrites: 20_000 });
     expect(parse(['--mode', 'throughput', '--writes', '500', '--no-reference', '--max-delay', '5'])).toMatchObject({ writes: 500, reference: false, minDelayMs: 0, maxDelayMs: 5 });
     expect(parse(['--reference', '--quorums', '3,1', '--out', 'x'])).toMatchObject({ reference: true, quorums: [3, 1], outDir: 'x' });
   });
