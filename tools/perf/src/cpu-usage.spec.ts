@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { cpuMsOf, mainThreadCpuMs } from './cpu-usage';
+import { cpuMsOf, mainThreadCpuMs, waitCpuQuiet } from './cpu-usage';
 
 const linux = process.platform === 'linux';
 
@@ -36,5 +36,46 @@ const linux = process.platform === 'linux';
     const start = cpuMsOf([process.pid]) as number;
     while ((cpuMsOf([process.pid]) as number) - start < 300) for (let i = 0; i < 100_000; i++) Math.sqrt(i);
     expect((mainThreadCpuMs() as number) - before).toBeGreaterThanOrEqual(waited + 250);
+  });
+});
+
+describe('waitCpuQuiet', () => {
+  /** A virtual clock and a process whose CPU use per 500 ms interval follows `perInterval` (ms), then stays at `after`. */
+  const scripted = (perInterval: readonly number[], after: number) => {
+    let t = 0;
+    let cpu = 0;
+    let step = 0;
+    return {
+      now: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+        cpu += step < perInterval.length ? perInterval[step] : after;
+        step++;
+      },
+      read: () => cpu,
+    };
+  };
+
+  it('resolves after the first interval under a fifth of a core, with how long it waited', async () => {
+    const p = scripted([500, 400, 150, 99], 0);
+    // 500, 400 and 150 ms of CPU in 500 ms intervals are busy (over 100 ms); 99 is quiet.
+    await expect(waitCpuQuiet(p.read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toBe(2000);
+  });
+
+  it('resolves after one interval when the processes are already quiet', async () => {
+    const p = scripted([], 5);
+    await expect(waitCpuQuiet(p.read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toBe(500);
+  });
+
+  it('gives up with null when they stay busy past the timeout', async () => {
+    const p = scripted([], 300);
+    await expect(waitCpuQuiet(p.read, { timeoutMs: 3000, now: p.now, sleep: p.sleep })).resolves.toBeNull();
+  });
+
+  it('gives up with null when a process can no longer be read', async () => {
+    const p = scripted([400], 400);
+    let reads = 0;
+    const read = () => (++reads > 2 ? null : p.read());
+    await expect(waitCpuQuiet(read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toBeNull();
   });
 });

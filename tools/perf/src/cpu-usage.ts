@@ -37,3 +37,38 @@ function cpuMsOfStatFiles(paths: readonly string[]): number | null {
   }
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
+
+/** What waitCpuQuiet waits with; tests give a virtual clock. */
+export interface QuietWait {
+  /** Give up after this long (ms). */
+  readonly timeoutMs: number;
+  /** Length of each measured interval (ms): 500 unless told. */
+  readonly intervalMs?: number;
+  /** Quiet: under this share of one core over an interval (0.2 unless told). */
+  readonly maxCoreShare?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Waits until the processes `readCpuMs` measures (CPU ms so far, as cpuMsOf) use less than
+ * `maxCoreShare` of one core over one interval; resolves with how long that took (ms), or
+ * null when they were still busy after `timeoutMs` or could no longer be read (a process
+ * gone). Used between storms, so one target's leftover work is not counted in the next's.
+ */
+export async function waitCpuQuiet(readCpuMs: () => number | null, wait: QuietWait): Promise<number | null> {
+  const intervalMs = wait.intervalMs ?? 500;
+  const maxCoreShare = wait.maxCoreShare ?? 0.2;
+  const now = wait.now ?? Date.now;
+  const sleep = wait.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const started = now();
+  let before = readCpuMs();
+  while (before !== null && now() - started < wait.timeoutMs) {
+    await sleep(intervalMs);
+    const after = readCpuMs();
+    if (after === null) return null;
+    if (after - before < intervalMs * maxCoreShare) return now() - started;
+    before = after;
+  }
+  return null;
+}

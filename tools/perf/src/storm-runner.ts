@@ -6,7 +6,7 @@
 import { checkConsistency, type ConsistencyReport } from './consistency-check';
 import type { DelayModel } from './delay-model';
 import type { LoadClient } from './load-client';
-import { cpuMsOf, mainThreadCpuMs } from './cpu-usage';
+import { cpuMsOf, mainThreadCpuMs, waitCpuQuiet } from './cpu-usage';
 import { PhaseProgress } from './phase-progress';
 import type { StormPlan } from './storm-plan';
 import { readReplicationCounters, replicationCost, type ReplicationCost } from './replication-metrics';
@@ -85,11 +85,27 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
     return null;
   };
 
+  /**
+   * etcd answers a put once a majority has it; the other members apply it afterwards. After
+   * each etcd storm (the warm-up too) the run waits until etcd's launched members are quiet,
+   * as it waits for the cluster's followers to converge, so that work cannot run into the
+   * next target's storm (the reference's and the cluster's, after the warm-up or with
+   * --quorums 1,2,…). On the development machine they were quiet within the first half
+   * second after 20,000 writes (2026-11-30).
+   */
+  const settleEtcd = async (target: TargetKind, phase: string): Promise<void> => {
+    const pids = target === 'etcd' || target === 'etcd-watched' ? (targets.pids?.[WATCHED_TWIN[target] ?? target] ?? []) : [];
+    if (pids.length === 0) return;
+    const quietAfterMs = await waitCpuQuiet(() => cpuMsOf(pids), { timeoutMs: plan.convergeTimeoutMs });
+    process.stdout.write(`${''.padEnd(22)} etcd ${quietAfterMs !== null ? `quiet ${quietAfterMs} ms after ${phase}` : `still busy ${plan.convergeTimeoutMs} ms after ${phase}`}\n`);
+  };
+
   if (plan.warmupWrites > 0) {
     for (const [target, url] of targetUrls) {
       const sample = await storm(`warm-up ${target}`, spec(url, plan.quorums[0], plan.warmupWrites, 'warmup', target));
       // Let the warm-up finish replicating, so none of it is counted in the first storm.
       if (target === 'cluster') await waitConverged(sample.endedAtEpochMs);
+      await settleEtcd(target, 'its warm-up');
     }
   }
 
@@ -136,12 +152,10 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
         watched = { count: plan.watchers, layout: plan.watchLayout, openAtEnd: watchers.open, events: watchers.events, endedEarly: watchers.ended, clientCpuMsPerWrite };
         process.stdout.write(`${''.padEnd(22)} ${watchers.open} of ${plan.watchers} watchers (${plan.watchLayout}) still open, ${watchers.events} events received, ${watchers.ended} ended early` + (clientCpuMsPerWrite !== null ? `, ${clientCpuMsPerWrite.toFixed(3)} CPU ms per write reading them\n` : '\n'));
         await watchers.close();
-        // etcd may still hold a backlog for the closed streams: let it finish before the next storm.
-        if (target === 'etcd-watched' && pids.length > 0) {
-          const quietAfterMs = await waitCpuQuiet(pids, plan.convergeTimeoutMs);
-          process.stdout.write(`${''.padEnd(22)} etcd ${quietAfterMs !== null ? `quiet ${quietAfterMs} ms after the watchers closed` : `still busy ${plan.convergeTimeoutMs} ms after the watchers closed`}\n`);
-        }
       }
+      // etcd may still be applying the storm on its other members, or hold a backlog for
+      // closed watch streams: let it finish before the next storm.
+      await settleEtcd(target, watchers ? 'the storm and its watchers' : 'the storm');
       const measurement: StormMeasurement = { ...measureStorm({ target, quorum, sample, model, concurrency: plan.concurrency, consistency, replication }), cpuMsPerWrite, generatorCpuMsPerWrite, watchers: watched };
       measurements.push(measurement);
       process.stdout.write(
@@ -152,22 +166,4 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
     }
   }
   return measurements;
-}
-
-/**
- * Waits until `pids` together use under a fifth of a core over half a second; resolves with
- * how long that took, or null when they were still busy after `timeoutMs` (or unreadable).
- */
-async function waitCpuQuiet(pids: readonly number[], timeoutMs: number): Promise<number | null> {
-  const started = Date.now();
-  const intervalMs = 500;
-  let before = cpuMsOf(pids);
-  while (before !== null && Date.now() - started < timeoutMs) {
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    const after = cpuMsOf(pids);
-    if (after === null) return null;
-    if (after - before < intervalMs / 5) return Date.now() - started;
-    before = after;
-  }
-  return null;
 }
