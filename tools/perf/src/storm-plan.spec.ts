@@ -62,7 +62,9 @@ describe('storm plan', () => {
 
   it('has throughput defaults that explicit flags still override', () => {
     expect(parse(['--mode', 'throughput'])).toMatchObject({ writes: 20_000, concurrency: 64, minDelayMs: 0, maxDelayMs: 0, reference: true, warmupWrites: 20_000 });
-    expect(parse(['--mode', 'throughput', '--writes', '500', '--no-reference', '--max-delay', '5'])).toMatchObject({ writes: 500, reference: false, minDelayMs: 0, maxDelayMs: 5 });
+    expect(parse(['--mode', 'throughput', '--writes', '500', '--no-reference', '--max-delay', '5'])).toMatchObject({ writes: 500, warmupWrites: 500, reference: false, minDelayMs: 0, maxDelayMs: 5 });
+    expect(parse(['--mode', 'throughput', '--writes', '500', '--warmup', '7'])).toMatchObject({ writes: 500, warmupWrites: 7 });
+    expect(parse(['--writes', '500'])).toMatchObject({ writes: 500, warmupWrites: 20 });
     expect(parse(['--reference', '--quorums', '3,1', '--out', 'x'])).toMatchObject({ reference: true, quorums: [3, 1], outDir: 'x' });
   });
 

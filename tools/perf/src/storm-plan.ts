@@ -71,11 +71,7 @@ export const LAUNCHED_FOLLOWERS = 5;
 const MODE_DEFAULTS: Readonly<Record<StormMode, Pick<StormPlan, 'writes' | 'concurrency' | 'minDelayMs' | 'maxDelayMs' | 'reference' | 'warmupWrites'>>> = {
   // 250 writes by 10 writers: about 12 s per quorum on average over quorums 1-5, a minute in all.
   latency: { writes: 250, concurrency: 10, minDelayMs: 50, maxDelayMs: 800, reference: false, warmupWrites: 20 },
-  // Warm-up as long as the storm: the followers' frame path reaches V8's optimized tier only
-  // after about a thousand frames each (one frame per 20-30 writes at 64 writers). After
-  // 2,000 warm-up writes, `node --trace-opt` showed a follower's `handleLine` still
-  // unoptimized at the end of a 20,000-write storm, and 40,000 warm-up writes cut the
-  // followers' CPU per write by 10-18% (2026-11-30, README, "Against etcd", fifth round).
+  // The warm-up is as long as the storm (`--writes`, see parseStormPlan).
   throughput: { writes: 20_000, concurrency: 64, minDelayMs: 0, maxDelayMs: 0, reference: true, warmupWrites: 20_000 },
 };
 
@@ -154,7 +150,7 @@ export function createStormCommand(): Command {
     .option('--followers <urls>', "the existing cluster's follower URLs, comma-separated", parseFollowers)
     .option('--reference', 'also storm a bare Node HTTP server with the same load (default in throughput mode)')
     .option('--no-reference', 'skip the reference server')
-    .option('--warmup <n>', 'unmeasured writes to each target before the first storm (default: 20; throughput mode 20000)', integerIn(0, 1_000_000))
+    .option('--warmup <n>', 'unmeasured writes to each target before the first storm (default: 20; throughput mode as many as --writes)', integerIn(0, 1_000_000))
     .option('--time-limit <s>', 'no write of a storm starts after this many seconds', integerIn(1, 3600), 300)
     .option('--converge-timeout <ms>', 'how long followers may take to agree with the leader after a storm', integerIn(0, 600_000), 30_000)
     .option('--request-timeout <ms>', 'a write or read without an answer after this long fails', integerIn(1, 600_000), 30_000)
@@ -207,7 +203,13 @@ export function resolvePlan(options: RawOptions, now: Date): StormPlan {
     outDir: options.out ?? `perf-results/${options.mode}-${stamp}`,
     cluster,
     reference: options.reference ?? defaults.reference,
-    warmupWrites: options.warmup ?? defaults.warmupWrites,
+    // Throughput mode warms up with as many writes as it measures: the followers' frame path
+    // reaches V8's optimized tier only after about a thousand frames each (one frame per
+    // 20-30 writes at 64 writers). After 2,000 warm-up writes, `node --trace-opt` showed a
+    // follower's `handleLine` still unoptimized at the end of a 20,000-write storm, and
+    // 40,000 warm-up writes cut the followers' CPU per write by 10-18% (2026-11-30, README,
+    // "Against etcd", fifth round).
+    warmupWrites: options.warmup ?? (options.mode === 'throughput' ? (options.writes ?? defaults.writes) : defaults.warmupWrites),
     stormTimeLimitMs: options.timeLimit * 1000,
     convergeTimeoutMs: options.convergeTimeout,
     requestTimeoutMs: options.requestTimeout,
