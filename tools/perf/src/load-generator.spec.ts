@@ -1,6 +1,7 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { runStorm, StormConnections, stormValue } from './load-generator';
+import net, { type AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { runStorm, StormConnections, stormValue, UNFRAMED_ANSWER } from './load-generator';
 import type { StormSpec } from './storm-spec';
 
 /** An in-process server that answers PUTs with what `answer` says, counting requests and connections. */
@@ -54,6 +55,39 @@ async function rawLeader(answer: (res: http.ServerResponse, timers: Set<NodeJS.T
       new Promise<void>((resolve) => {
         timers.forEach(clearTimeout);
         server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A TCP server that speaks raw bytes: `answer` runs once per request (each request's JSON
+ * body ends with its `}`), for answers Node's HTTP server would not send (1xx answers that
+ * keep coming, a body framed by the connection's end).
+ */
+async function tcpLeader(answer: (socket: net.Socket, timers: Set<NodeJS.Timeout>) => void) {
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let pending = '';
+    socket.on('data', (data: Buffer) => {
+      pending += data.toString('latin1');
+      for (let end = pending.indexOf('}'); end >= 0; end = pending.indexOf('}')) {
+        pending = pending.slice(end + 1);
+        answer(socket, timers);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        timers.forEach((timer) => clearTimeout(timer));
+        sockets.forEach((socket) => socket.destroy());
         server.close(() => resolve());
       }),
   };
@@ -212,6 +246,61 @@ describe('runStorm', () => {
     // A byte every 40 ms: never idle for 300 ms, complete after about 400.
     const sample = await stormTrickled({ chunks: 10, chunkBytes: 1, everyMs: 40 }, { writes: 2, concurrency: 2, requestTimeoutMs: 300 });
     expect(sample).toMatchObject({ succeeded: 0, failures: { timeout: 2 } });
+  });
+
+  /** Storms a tcpLeader with 2 writes of 2 writers and a 300 ms request timeout; how long the storm took. */
+  const stormRaw = async (answer: Parameters<typeof tcpLeader>[0]) => {
+    const leader = await tcpLeader(answer);
+    const shared = connections();
+    try {
+      const started = performance.now();
+      const sample = await runStorm(spec(leader.url, { writes: 2, concurrency: 2, requestTimeoutMs: 300 }), shared);
+      return { sample, elapsedMs: performance.now() - started };
+    } finally {
+      await shared.close();
+      await leader.close();
+    }
+  };
+
+  it('abandons an answer still coming at the deadline: a body that never ends does not hold the storm', async () => {
+    // A byte every 100 ms, for 6 s: never idle long enough for undici's own timeouts.
+    const { sample, elapsedMs } = await stormRaw((socket, timers) => {
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const byte = setInterval(() => void (socket.destroyed || socket.write('1\r\nx\r\n')), 100);
+      timers.add(byte);
+      timers.add(setTimeout(() => clearInterval(byte), 6000));
+    });
+    expect(sample.failures).toEqual({ timeout: 2 });
+    expect(elapsedMs).toBeLessThan(3000);
+  });
+
+  it('abandons 1xx answers that keep coming past the deadline', async () => {
+    const { sample, elapsedMs } = await stormRaw((socket, timers) => {
+      const hint = setInterval(() => void (socket.destroyed || socket.write('HTTP/1.1 103 Early Hints\r\n\r\n')), 100);
+      timers.add(hint);
+      timers.add(setTimeout(() => clearInterval(hint), 6000));
+    });
+    expect(sample.failures).toEqual({ timeout: 2 });
+    expect(elapsedMs).toBeLessThan(3000);
+  });
+
+  it('counts a 200 after a 1xx answer as a success', async () => {
+    const { sample } = await stormRaw((socket) => void socket.write('HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}'));
+    expect(sample).toMatchObject({ succeeded: 2, failures: {} });
+  });
+
+  it('never counts a 200 without a length as a success: cut off by a reset, undici would end it as whole', async () => {
+    const { sample } = await stormRaw((socket, timers) => {
+      socket.write('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{');
+      timers.add(setTimeout(() => socket.resetAndDestroy(), 20));
+    });
+    expect(sample.succeeded).toBe(0);
+    expect(Object.values(sample.failures).reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
+  it('names a whole 200 without a length as such', async () => {
+    const { sample } = await stormRaw((socket) => void socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{}'));
+    expect(sample).toMatchObject({ succeeded: 0, failures: { [UNFRAMED_ANSWER]: 2 } });
   });
 
   it('keeps the warm-up connections for the storm that follows, though the warm-up had fewer writes than writers', async () => {

@@ -49,12 +49,19 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 /** The request headers of every write: one object, not one per write. */
 const WRITE_HEADERS = { 'content-type': 'application/json' } as const;
 
+/** The kind of a 200 whose body had neither a Content-Length nor chunked framing. */
+export const UNFRAMED_ANSWER = 'answer without a length';
+
 /**
- * One write; resolves once the whole answer is read, never rejects. A write whose whole
- * answer has not arrived `timeoutMs` after it was sent is a `timeout` (undici's own timeouts
- * are idle timeouts, one for the headers and one for the body, so they only bound the wait).
- * The answer counts only once its body has ended (`onResponseEnd`): a body cut off or
- * stalled ends in `onResponseError` instead, so it is never a success.
+ * One write; resolves once the whole answer is read, never rejects. The request timeout is a
+ * deadline: a write whose whole answer has not arrived `timeoutMs` after it was sent is a
+ * `timeout`, and one still arriving then (a body that trickles, 1xx answers that keep coming)
+ * is abandoned at its next byte. undici's own timeouts are idle timeouts (one for the
+ * headers, one for the body): they end a write that stalls. The answer counts only once its
+ * body has ended (`onResponseEnd`): a body cut off or stalled ends in `onResponseError`
+ * instead, so it is never a success. A 200 without a Content-Length or chunked framing is a
+ * failure too: undici ends such a body on a connection reset as if it were whole, and the
+ * store, etcd and the reference server always frame theirs.
  *
  * undici, not Node's `http.request` (nor @kv/client's axios): the generator runs on the two
  * cores the measured systems run on, so what it spends per write is taken from them, and
@@ -68,26 +75,41 @@ const WRITE_HEADERS = { 'content-type': 'application/json' } as const;
 function put(pool: Pool, method: 'PUT' | 'POST', path: string, body: string, timeoutMs: number, sentAt: number): Promise<WriteOutcome> {
   return new Promise((resolve) => {
     let status = 0;
+    let framed = false;
     const failed = (error: Error) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code && TIMEOUT_CODES.has(code)) return resolve({ ok: false, kind: 'timeout' });
       resolve({ ok: false, kind: code ?? error.message });
+    };
+    /** Past the deadline: counted as a timeout and the rest of the answer dropped. */
+    const overdue = (controller: { abort(reason: Error): void }): boolean => {
+      if (performance.now() - sentAt <= timeoutMs) return false;
+      resolve({ ok: false, kind: 'timeout' });
+      controller.abort(new Error('past the request deadline'));
+      return true;
     };
     try {
       pool.dispatch(
         { path, method, headers: WRITE_HEADERS, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
         {
           onRequestStart: () => undefined,
-          onResponseStart: (_controller, statusCode) => {
+          onResponseStart: (controller, statusCode, headers) => {
+            if (overdue(controller)) return;
             status = statusCode;
+            const encoding = headers['transfer-encoding'];
+            framed = headers['content-length'] !== undefined || /chunked/i.test(Array.isArray(encoding) ? encoding.join(',') : (encoding ?? ''));
           },
           // The body is read to its end (and dropped): the latency ends when the answer has
           // fully arrived, as a client would see it.
-          onResponseData: () => undefined,
+          onResponseData: (controller) => {
+            overdue(controller);
+          },
           onResponseEnd: () => {
             if (performance.now() - sentAt > timeoutMs) resolve({ ok: false, kind: 'timeout' });
-            else resolve(status === 200 ? { ok: true } : { ok: false, kind: `HTTP ${status}` });
+            else if (status !== 200) resolve({ ok: false, kind: `HTTP ${status}` });
+            else resolve(framed ? { ok: true } : { ok: false, kind: UNFRAMED_ANSWER });
           },
+          // After an abort this reports it too: the promise has settled already and keeps its outcome.
           onResponseError: (_controller, error) => failed(error),
         },
       );
