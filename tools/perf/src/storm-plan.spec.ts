@@ -65,6 +65,9 @@ describe('storm plan', () => {
     expect(parse(['--mode', 'throughput', '--writes', '500', '--no-reference', '--max-delay', '5'])).toMatchObject({ writes: 500, warmupWrites: 500, reference: false, minDelayMs: 0, maxDelayMs: 5 });
     expect(parse(['--mode', 'throughput', '--writes', '500', '--warmup', '7'])).toMatchObject({ writes: 500, warmupWrites: 7 });
     expect(parse(['--writes', '500'])).toMatchObject({ writes: 500, warmupWrites: 20 });
+    // The default never goes past what --warmup itself accepts.
+    expect(parse(['--mode', 'throughput', '--writes', '5000000'])).toMatchObject({ writes: 5_000_000, warmupWrites: 5_000_000 });
+    expect(parse(['--warmup', '5000000'])).toMatchObject({ warmupWrites: 5_000_000 });
     expect(parse(['--reference', '--quorums', '3,1', '--out', 'x'])).toMatchObject({ reference: true, quorums: [3, 1], outDir: 'x' });
   });
 

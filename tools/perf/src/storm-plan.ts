@@ -68,12 +68,16 @@ export type EtcdChoice = { readonly kind: 'existing'; readonly url: string } | {
 /** A launched cluster has the standard five followers. */
 export const LAUNCHED_FOLLOWERS = 5;
 
-const MODE_DEFAULTS: Readonly<Record<StormMode, Pick<StormPlan, 'writes' | 'concurrency' | 'minDelayMs' | 'maxDelayMs' | 'reference' | 'warmupWrites'>>> = {
+const MODE_DEFAULTS: Readonly<Record<StormMode, Pick<StormPlan, 'writes' | 'concurrency' | 'minDelayMs' | 'maxDelayMs' | 'reference'>>> = {
   // 250 writes by 10 writers: about 12 s per quorum on average over quorums 1-5, a minute in all.
-  latency: { writes: 250, concurrency: 10, minDelayMs: 50, maxDelayMs: 800, reference: false, warmupWrites: 20 },
-  // The warm-up is as long as the storm (`--writes`, see parseStormPlan).
-  throughput: { writes: 20_000, concurrency: 64, minDelayMs: 0, maxDelayMs: 0, reference: true, warmupWrites: 20_000 },
+  latency: { writes: 250, concurrency: 10, minDelayMs: 50, maxDelayMs: 800, reference: false },
+  throughput: { writes: 20_000, concurrency: 64, minDelayMs: 0, maxDelayMs: 0, reference: true },
 };
+
+/** Latency mode's warm-up: its storms are timed by the delays, not by compiled code. Throughput mode's is as long as its storm (see resolvePlan). */
+const LATENCY_WARMUP_WRITES = 20;
+/** The most writes per storm, and so per warm-up. */
+const MAX_WRITES = 10_000_000;
 
 interface RawOptions {
   mode: StormMode;
@@ -138,7 +142,7 @@ export function createStormCommand(): Command {
   return new Command('storm')
     .description('Write storm against a replicated KV cluster: latency and throughput by write quorum, next to the delay model')
     .addOption(new Option('--mode <mode>', 'latency: demonstration delays, 10 writers; throughput: zero delay, 64 writers, 20,000 writes').choices(['latency', 'throughput']).default('latency'))
-    .option('--writes <n>', 'writes per quorum (default: 250; throughput mode 20000)', integerIn(1, 10_000_000))
+    .option('--writes <n>', 'writes per quorum (default: 250; throughput mode 20000)', integerIn(1, MAX_WRITES))
     .option('--concurrency <n>', 'concurrent writers (default: 10; throughput mode 64)', integerIn(1, 1024))
     .option('--keys <n>', 'distinct keys written', integerIn(1, 100_000), 10)
     .addOption(new Option('--quorums <list>', 'write quorums to storm, comma-separated, sent as ?w=N').argParser(parseQuorums).default([1, 2, 3, 4, 5], '1,2,3,4,5'))
@@ -150,7 +154,7 @@ export function createStormCommand(): Command {
     .option('--followers <urls>', "the existing cluster's follower URLs, comma-separated", parseFollowers)
     .option('--reference', 'also storm a bare Node HTTP server with the same load (default in throughput mode)')
     .option('--no-reference', 'skip the reference server')
-    .option('--warmup <n>', 'unmeasured writes to each target before the first storm (default: 20; throughput mode as many as --writes)', integerIn(0, 1_000_000))
+    .option('--warmup <n>', 'unmeasured writes to each target before the first storm (default: 20; throughput mode as many as --writes)', integerIn(0, MAX_WRITES))
     .option('--time-limit <s>', 'no write of a storm starts after this many seconds', integerIn(1, 3600), 300)
     .option('--converge-timeout <ms>', 'how long followers may take to agree with the leader after a storm', integerIn(0, 600_000), 30_000)
     .option('--request-timeout <ms>', 'a write or read without an answer after this long fails', integerIn(1, 600_000), 30_000)
@@ -209,7 +213,7 @@ export function resolvePlan(options: RawOptions, now: Date): StormPlan {
     // follower's `handleLine` still unoptimized at the end of a 20,000-write storm, and
     // 40,000 warm-up writes cut the followers' CPU per write by 10-18% (2026-11-30, README,
     // "Against etcd", fifth round).
-    warmupWrites: options.warmup ?? (options.mode === 'throughput' ? (options.writes ?? defaults.writes) : defaults.warmupWrites),
+    warmupWrites: options.warmup ?? (options.mode === 'throughput' ? (options.writes ?? defaults.writes) : LATENCY_WARMUP_WRITES),
     stormTimeLimitMs: options.timeLimit * 1000,
     convergeTimeoutMs: options.convergeTimeout,
     requestTimeoutMs: options.requestTimeout,
