@@ -56,26 +56,35 @@ describe('waitCpuQuiet', () => {
     };
   };
 
+  const clock = (p: ReturnType<typeof scripted>) => ({ now: p.now, sleep: p.sleep });
+
   it('resolves after the first interval under a fifth of a core, with how long it waited', async () => {
     const p = scripted([500, 400, 150, 99], 0);
     // 500, 400 and 150 ms of CPU in 500 ms intervals are busy (over 100 ms); 99 is quiet.
-    await expect(waitCpuQuiet(p.read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toBe(2000);
+    await expect(waitCpuQuiet(p.read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toEqual({ outcome: 'quiet', afterMs: 2000 });
   });
 
   it('resolves after one interval when the processes are already quiet', async () => {
     const p = scripted([], 5);
-    await expect(waitCpuQuiet(p.read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toBe(500);
+    await expect(waitCpuQuiet(p.read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toEqual({ outcome: 'quiet', afterMs: 500 });
   });
 
-  it('gives up with null when they stay busy past the timeout', async () => {
+  it('says busy when they stay busy past the timeout', async () => {
     const p = scripted([], 300);
-    await expect(waitCpuQuiet(p.read, { timeoutMs: 3000, now: p.now, sleep: p.sleep })).resolves.toBeNull();
+    await expect(waitCpuQuiet(p.read, { timeoutMs: 3000, now: p.now, sleep: p.sleep })).resolves.toEqual({ outcome: 'busy', afterMs: 3000 });
   });
 
-  it('gives up with null when a process can no longer be read', async () => {
+  it('measures one interval even with a timeout of 0', async () => {
+    await expect(waitCpuQuiet(scripted([], 5).read, { timeoutMs: 0, ...clock(scripted([], 5)) })).resolves.toMatchObject({ outcome: 'quiet' });
+    const busy = scripted([], 300);
+    await expect(waitCpuQuiet(busy.read, { timeoutMs: 0, now: busy.now, sleep: busy.sleep })).resolves.toEqual({ outcome: 'busy', afterMs: 500 });
+  });
+
+  it('says unreadable, not busy, when a process can no longer be read (it is gone)', async () => {
     const p = scripted([400], 400);
     let reads = 0;
     const read = () => (++reads > 2 ? null : p.read());
-    await expect(waitCpuQuiet(read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toBeNull();
+    await expect(waitCpuQuiet(read, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toEqual({ outcome: 'unreadable', afterMs: 1000 });
+    await expect(waitCpuQuiet(() => null, { timeoutMs: 30_000, now: p.now, sleep: p.sleep })).resolves.toEqual({ outcome: 'unreadable', afterMs: 0 });
   });
 });

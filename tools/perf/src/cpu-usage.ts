@@ -40,7 +40,7 @@ function cpuMsOfStatFiles(paths: readonly string[]): number | null {
 
 /** What waitCpuQuiet waits with; tests give a virtual clock. */
 export interface QuietWait {
-  /** Give up after this long (ms). */
+  /** Give up after this long (ms); one interval is measured however short it is. */
   readonly timeoutMs: number;
   /** Length of each measured interval (ms): 500 unless told. */
   readonly intervalMs?: number;
@@ -51,24 +51,34 @@ export interface QuietWait {
 }
 
 /**
- * Waits until the processes `readCpuMs` measures (CPU ms so far, as cpuMsOf) use less than
- * `maxCoreShare` of one core over one interval; resolves with how long that took (ms), or
- * null when they were still busy after `timeoutMs` or could no longer be read (a process
- * gone). Used between storms, so one target's leftover work is not counted in the next's.
+ * How a wait ended, after `afterMs`: `quiet`, `busy` (still at the timeout) or `unreadable`
+ * (a process could no longer be read: it is gone).
  */
-export async function waitCpuQuiet(readCpuMs: () => number | null, wait: QuietWait): Promise<number | null> {
+export interface QuietOutcome {
+  readonly outcome: 'quiet' | 'busy' | 'unreadable';
+  readonly afterMs: number;
+}
+
+/**
+ * Waits until the processes `readCpuMs` measures (CPU ms so far, as cpuMsOf, or null when
+ * one cannot be read) use less than `maxCoreShare` of one core over one interval. Measures at
+ * least one interval, then more until `timeoutMs`. Used between storms, so one target's
+ * leftover work is not counted in the next's.
+ */
+export async function waitCpuQuiet(readCpuMs: () => number | null, wait: QuietWait): Promise<QuietOutcome> {
   const intervalMs = wait.intervalMs ?? 500;
   const maxCoreShare = wait.maxCoreShare ?? 0.2;
   const now = wait.now ?? Date.now;
   const sleep = wait.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const started = now();
   let before = readCpuMs();
-  while (before !== null && now() - started < wait.timeoutMs) {
+  if (before === null) return { outcome: 'unreadable', afterMs: 0 };
+  do {
     await sleep(intervalMs);
     const after = readCpuMs();
-    if (after === null) return null;
-    if (after - before < intervalMs * maxCoreShare) return now() - started;
+    if (after === null) return { outcome: 'unreadable', afterMs: now() - started };
+    if (after - before < intervalMs * maxCoreShare) return { outcome: 'quiet', afterMs: now() - started };
     before = after;
-  }
-  return null;
+  } while (now() - started < wait.timeoutMs);
+  return { outcome: 'busy', afterMs: now() - started };
 }

@@ -94,10 +94,21 @@ export async function runStorms(plan: StormPlan, model: DelayModel, targets: Sto
    * second after 20,000 writes (2026-11-30).
    */
   const settleEtcd = async (target: TargetKind, phase: string): Promise<void> => {
-    const pids = target === 'etcd' || target === 'etcd-watched' ? (targets.pids?.[WATCHED_TWIN[target] ?? target] ?? []) : [];
-    if (pids.length === 0) return;
-    const quietAfterMs = await waitCpuQuiet(() => cpuMsOf(pids), { timeoutMs: plan.convergeTimeoutMs });
-    process.stdout.write(`${''.padEnd(22)} etcd ${quietAfterMs !== null ? `quiet ${quietAfterMs} ms after ${phase}` : `still busy ${plan.convergeTimeoutMs} ms after ${phase}`}\n`);
+    const launched = target === 'etcd' || target === 'etcd-watched' ? (targets.pids?.[WATCHED_TWIN[target] ?? target] ?? []) : [];
+    if (launched.length === 0) return;
+    // A member that has exited is left out, and said so: the others are still waited for.
+    const running = launched.filter((pid) => cpuMsOf([pid]) !== null);
+    const gone = launched.length - running.length;
+    const members = gone > 0 ? `etcd (${gone} of its ${launched.length} members gone)` : 'etcd';
+    if (running.length === 0) return void process.stdout.write(`${''.padEnd(22)} ${members}: nothing to wait for after ${phase}\n`);
+    const settled = await waitCpuQuiet(() => cpuMsOf(running), { timeoutMs: plan.convergeTimeoutMs });
+    const how =
+      settled.outcome === 'quiet'
+        ? `quiet ${settled.afterMs} ms after ${phase}`
+        : settled.outcome === 'busy'
+          ? `still busy ${settled.afterMs} ms after ${phase}`
+          : `a member exited while waiting, ${settled.afterMs} ms after ${phase}`;
+    process.stdout.write(`${''.padEnd(22)} ${members} ${how}\n`);
   };
 
   if (plan.warmupWrites > 0) {
