@@ -12,7 +12,7 @@ import {
   VersionMismatchError,
   errorFromAnswer,
 } from './errors';
-import { flakyServer, freePortUrl, silentServer } from './spec-helpers';
+import { flakyServer, freePortUrl, silentServer, tricklingServer } from './spec-helpers';
 
 describe('KvClient against in-process nodes', () => {
   let leader: FakeNode;
@@ -130,6 +130,19 @@ describe('KvClient against in-process nodes', () => {
     setTimeout(() => follower.apply('k', 1), 200);
     await expect(patient.get('k', { minVersion: 1, waitMs: 1000 })).resolves.toMatchObject({ version: 1 });
     patient.close();
+  });
+
+  it('times out an answer that keeps trickling in: the timeout is a deadline, not an idle time', async () => {
+    // A byte every 20 ms, for ever: the socket is never idle for 200 ms.
+    const trickling = await tricklingServer(200, ' ', 20);
+    const client = new KvClient({ endpoints: [trickling.url], timeoutMs: 200, retries: 0 });
+    const started = Date.now();
+    const error = (await client.status().catch((e: unknown) => e)) as RequestTimeoutError;
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    expect(error.message).toContain(`${trickling.url}: no answer within 200 ms`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    client.close();
+    await trickling.stop();
   });
 
   it('retries a write after a broken connection only when the caller marks it idempotent', async () => {

@@ -50,3 +50,30 @@ export async function silentServer(): Promise<{ url: string; stop: () => Promise
     },
   };
 }
+
+/**
+ * An HTTP server that answers every request with `status` and then a body that never ends
+ * (`chunk` every `everyMs` ms): never idle long enough for a socket timeout.
+ */
+export async function tricklingServer(status: number, chunk: string, everyMs: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(status, { 'content-type': 'application/json' });
+    const timer = setInterval(() => void (res.destroyed || res.write(chunk)), everyMs);
+    timers.add(timer);
+    res.on('close', () => {
+      clearInterval(timer);
+      timers.delete(timer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    stop: async () => {
+      timers.forEach((timer) => clearInterval(timer));
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -49,6 +49,9 @@ export interface HttpRequest {
   readonly signal?: AbortSignal;
 }
 
+/** A non-200 answer to a stream request is an error document: never read past this. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ERR_INVALID_URL']);
 const TIMEOUT = new Set(['ETIMEDOUT', 'ECONNABORTED']);
 
@@ -80,28 +83,60 @@ export class Transport {
     });
   }
 
-  /** Sends one request; rejects with a {@link TransportFailure} when no answer arrives. */
+  /**
+   * Sends one request; rejects with a {@link TransportFailure} when no whole answer arrives
+   * within `timeoutMs` (a deadline: an answer that keeps trickling in fails as one that never
+   * came).
+   */
   async request(request: HttpRequest): Promise<HttpAnswer> {
-    const response = await this.send(request, 'json');
-    return { endpoint: request.endpoint, status: response.status, body: response.data as unknown, headers: headersOf(response) };
+    const deadline = this.deadline(request);
+    try {
+      const response = await this.send(request, 'json', deadline.signal);
+      return { endpoint: request.endpoint, status: response.status, body: response.data as unknown, headers: headersOf(response) };
+    } catch (error) {
+      throw deadline.failure(error);
+    } finally {
+      deadline.clear();
+    }
   }
 
-  /** Like {@link request} with the body as a stream; a non-200 body is read and parsed. */
+  /**
+   * Like {@link request} with the body as a stream. `timeoutMs` (when above 0) bounds the wait
+   * for the headers; a 200's body is then the caller's to read for as long as it likes. A
+   * non-200 body is read and parsed within the same deadline, and at most
+   * MAX_ERROR_BODY_BYTES of it.
+   */
   async stream(request: HttpRequest): Promise<StreamAnswer & { body?: unknown }> {
-    const response = await this.send(request, 'stream');
-    const stream = response.data as Readable;
-    const answer = { endpoint: request.endpoint, status: response.status, headers: headersOf(response), stream };
-    if (response.status === 200) return answer;
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-    const text = Buffer.concat(chunks).toString('utf8');
-    let body: unknown = text;
+    const deadline = this.deadline(request);
     try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
+      const response = await this.send(request, 'stream', deadline.signal);
+      const stream = response.data as Readable;
+      const answer = { endpoint: request.endpoint, status: response.status, headers: headersOf(response), stream };
+      if (response.status === 200) return answer;
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      for await (const chunk of stream) {
+        const piece = Buffer.from(chunk as Buffer);
+        chunks.push(piece.subarray(0, Math.max(0, MAX_ERROR_BODY_BYTES - bytes)));
+        bytes += piece.length;
+        if (bytes >= MAX_ERROR_BODY_BYTES) {
+          stream.destroy();
+          break;
+        }
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON (or cut at the bound): keep the text
+      }
+      return { ...answer, body };
+    } catch (error) {
+      throw deadline.failure(error);
+    } finally {
+      deadline.clear();
     }
-    return { ...answer, body };
   }
 
   /** Closes idle keep-alive connections. */
@@ -110,7 +145,27 @@ export class Transport {
     this.httpsAgent.destroy();
   }
 
-  private async send(request: HttpRequest, responseType: 'json' | 'stream'): Promise<AxiosResponse> {
+  /**
+   * The request's deadline: aborts it `timeoutMs` after it starts (none when 0). axios's own
+   * `timeout` is the socket's idle time, which an answer that keeps trickling never reaches;
+   * this one is wall time. `failure` turns an abort by the deadline into a `timeout` failure
+   * (an abort by the caller's own signal stays a cancellation).
+   */
+  private deadline(request: HttpRequest): { signal: AbortSignal | undefined; failure: (error: unknown) => unknown; clear: () => void } {
+    if (!(request.timeoutMs > 0)) return { signal: request.signal, failure: (error) => error, clear: () => undefined };
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+    return {
+      signal: request.signal ? AbortSignal.any([request.signal, controller.signal]) : controller.signal,
+      failure: (error) =>
+        controller.signal.aborted && !request.signal?.aborted
+          ? new TransportFailure('timeout', request.endpoint, `${request.endpoint}: no answer within ${request.timeoutMs} ms`)
+          : error,
+      clear: () => clearTimeout(timer),
+    };
+  }
+
+  private async send(request: HttpRequest, responseType: 'json' | 'stream', signal: AbortSignal | undefined): Promise<AxiosResponse> {
     const url = requestUrl(request.endpoint, request.path, request.query);
     try {
       return await this.axios.request({
@@ -119,9 +174,10 @@ export class Transport {
         data: request.body === undefined ? undefined : JSON.stringify(request.body),
         headers: { ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
         timeout: request.timeoutMs,
-        signal: request.signal,
+        signal,
         responseType,
-        // Streams stay open for as long as the caller reads: the timeout covers the headers only.
+        // Streams stay open for as long as the caller reads: the socket's idle timeout would cut
+        // a quiet one (the deadline bounds the wait for its headers).
         ...(responseType === 'stream' ? { timeout: 0 } : {}),
       });
     } catch (error) {

@@ -3,6 +3,7 @@ import { KvClient } from './kv-client';
 import { HistoryCompactedError } from './errors';
 import { SseParser } from './sse';
 import { toEvent, type WatchEvent } from './watch';
+import { silentServer, tricklingServer } from './spec-helpers';
 
 describe('SseParser', () => {
   it('parses events cut anywhere, skipping comments, joining data lines', () => {
@@ -109,5 +110,30 @@ describe('KvClient.watch', () => {
     const watch = client.watch({ signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
     expect(await take(watch, 1)).toEqual([]);
+  });
+
+  it('does not wait for ever on a node that accepts a watch and never answers: it reconnects, then gives up', async () => {
+    const silent = await silentServer();
+    const watcher = new KvClient({ endpoints: [silent.url] });
+    const started = Date.now();
+    await expect(take(watcher.watch({ idleTimeoutMs: 100, maxReconnects: 1, reconnectDelayMs: 1 }), 1)).rejects.toMatchObject({
+      code: 'UNREACHABLE',
+      message: expect.stringContaining(`${silent.url}: no answer within 100 ms`),
+    });
+    expect(Date.now() - started).toBeLessThan(3000);
+    watcher.close();
+    await silent.stop();
+  });
+
+  it("reads at most 64 KiB of a refusal's body, within the deadline", async () => {
+    // A 503 whose body never ends, 16 KiB every 5 ms.
+    const endless = await tricklingServer(503, 'x'.repeat(16 * 1024), 5);
+    const watcher = new KvClient({ endpoints: [endless.url] });
+    const started = Date.now();
+    const error = await take(watcher.watch({ idleTimeoutMs: 2000, maxReconnects: 0, reconnectDelayMs: 1 }), 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeLessThan(1500);
+    watcher.close();
+    await endless.stop();
   });
 });

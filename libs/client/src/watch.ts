@@ -22,7 +22,10 @@ export interface WatchOptions {
   readonly reconnectDelayMs?: number;
   /** Connection attempts in a row that may fail before the watch throws (default 10). */
   readonly maxReconnects?: number;
-  /** A stream silent this long is taken as broken and reconnected, in ms (default 45,000: three missed keep-alives). */
+  /**
+   * A stream silent this long is taken as broken and reconnected, in ms (default 45,000: three
+   * missed keep-alives); a node that does not answer a watch's request within it is too.
+   */
   readonly idleTimeoutMs?: number;
   /** Told before each reconnect, with the version the watch resumes after (null: unknown). */
   readonly onReconnect?: (endpoint: string, lastVersion: number | null) => void;
@@ -52,7 +55,8 @@ export async function* watchEvents(transport: Transport, endpoints: readonly str
         path: '/watch',
         query: { prefix: options.prefix || undefined, fromVersion: lastVersion ?? undefined },
         headers: resumed && lastVersion !== null ? { 'last-event-id': String(lastVersion) } : {},
-        timeoutMs: 0,
+        // The wait for the answer's headers (the stream itself has the idle timeout below).
+        timeoutMs: options.idleTimeoutMs ?? 45_000,
         signal: options.signal,
       });
       if (answer.status !== 200) {
