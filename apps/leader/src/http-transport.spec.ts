@@ -135,6 +135,45 @@ describe.each([
   });
 });
 
+describe('a follower whose answer keeps trickling in', () => {
+  /** Answers every POST with a 200 whose JSON body never ends (a space every 20 ms): never idle for a socket timeout. */
+  async function tricklingFollower() {
+    const http = await import('node:http');
+    const timers = new Set<NodeJS.Timeout>();
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"position":');
+      const timer = setInterval(() => void (res.destroyed || res.write(' ')), 20);
+      timers.add(timer);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      stop: async () => {
+        timers.forEach((timer) => clearInterval(timer));
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  it('fails a recovery read and a replication POST at the request timeout: a deadline, not an idle time', async () => {
+    const follower = await tricklingFollower();
+    const transport = createHttpTransport({ clusterToken: null, requestTimeoutMs: 200, stream: false });
+    try {
+      const started = Date.now();
+      await expect(transport.entries(follower.url, 0, 1)).rejects.toThrow(/^timeout: no answer within the request timeout/);
+      await expect(transport.send(follower.url, ReplicateRequest.parse({ leaderEpoch: 1, entries: [] }))).rejects.toThrow(/^timeout: no answer within the request timeout/);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      transport.close();
+      await follower.stop();
+    }
+  });
+});
+
 describe('requestTimeout', () => {
   it('gives a batch one more request timeout per MiB it carries; a heartbeat gets the base', async () => {
     const { requestTimeout } = await import('./http-transport');

@@ -44,7 +44,8 @@ export interface HttpTransportOptions {
 
 function describe(error: unknown): string {
   if (error instanceof AxiosError) {
-    if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return `timeout: no answer within the request timeout`;
+    // ERR_CANCELED: the request's deadline (below) aborted it; nothing else cancels these requests.
+    if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT' || error.code === 'ERR_CANCELED') return `timeout: no answer within the request timeout`;
     return error.code ? `${error.code}: ${error.message}` : error.message;
   }
   if (error instanceof DtoValidationError) return `invalid answer from follower: ${error.message}`;
@@ -60,6 +61,15 @@ export function requestTimeout(baseMs: number, request: ReplicateRequest): numbe
   let bytes = 0;
   for (const entry of request.entries) bytes += entryWireBytes(entry as Entry);
   return baseMs * (1 + Math.floor(bytes / (1024 * 1024)));
+}
+
+/**
+ * axios's `timeout` is the socket's idle time: a follower that keeps trickling bytes never
+ * reaches it. These options add a deadline on the whole answer (wall time, `ms`), as the
+ * replication stream's frames have one.
+ */
+function deadline(ms: number): { timeout: number; signal: AbortSignal } {
+  return { timeout: ms, signal: AbortSignal.timeout(ms) };
 }
 
 const kindOf = (request: ReplicateRequest) => (request.catchUp ? 'catch-up' : request.entries.length === 0 ? 'heartbeat' : 'append');
@@ -112,7 +122,7 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
     } catch (error) {
       if (!(error instanceof StreamUnsupported)) throw error;
       withoutStream.set(follower, Date.now() + STREAM_RETRY_AFTER_MS);
-      return client.post(follower + REPLICATION_PATH, request, { headers: { [REQUEST_ID_HEADER]: requestId } });
+      return client.post(follower + REPLICATION_PATH, request, { headers: { [REQUEST_ID_HEADER]: requestId }, ...deadline(requestTimeout(options.requestTimeoutMs, request)) });
     }
   };
   // Distinguishes this process's ids from those of an earlier run of the same leader.
@@ -135,7 +145,7 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
           ? await sendOnStream(follower, request, requestId)
           : await client.post(follower + REPLICATION_PATH, request, {
               headers: { [REQUEST_ID_HEADER]: requestId },
-              timeout: requestTimeout(options.requestTimeoutMs, request),
+              ...deadline(requestTimeout(options.requestTimeoutMs, request)),
             });
       } catch (error) {
         return fail(describe(error));
@@ -169,7 +179,7 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
             headers: { [REQUEST_ID_HEADER]: `rec-${run}-${++sequence}` },
             maxContentLength: REPLICATION_BODY_LIMIT_BYTES,
             // A page of several MB takes longer than an append; a position ask (1 byte) does not.
-            timeout: maxBytes > 1 ? options.requestTimeoutMs * 5 : options.requestTimeoutMs,
+            ...deadline(maxBytes > 1 ? options.requestTimeoutMs * 5 : options.requestTimeoutMs),
           },
         );
       } catch (error) {
