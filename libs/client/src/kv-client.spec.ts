@@ -145,6 +145,12 @@ describe('KvClient against in-process nodes', () => {
     await trickling.stop();
   });
 
+  it('takes a timeout longer than a timer holds (2^31 ms and more) as that long, not as at once', async () => {
+    const patient = new KvClient({ endpoints: [leader.url], timeoutMs: 3_000_000_000, retries: 0 });
+    await expect(patient.status()).resolves.toMatchObject({ role: 'leader' });
+    patient.close();
+  });
+
   it('retries a write after a broken connection only when the caller marks it idempotent', async () => {
     const once = await flakyServer(1, { key: 'k', version: 1, acks: 3, quorum: 3 });
     const writer = new KvClient({ endpoints: [once.url], retryDelayMs: 1 });

@@ -49,6 +49,18 @@ export interface HttpRequest {
   readonly signal?: AbortSignal;
 }
 
+/** The longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A timeout in ms as a Node timer can hold it: null for none (0, negative, NaN or infinite),
+ * longer ones cut to MAX_TIMER_MS (Node would fire them after 1 ms).
+ */
+export function boundedTimerMs(ms: number): number | null {
+  if (!(ms > 0) || ms === Infinity) return null;
+  return Math.min(ms, MAX_TIMER_MS);
+}
+
 /** A non-200 answer to a stream request is an error document: never read past this. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -115,14 +127,20 @@ export class Transport {
       if (response.status === 200) return answer;
       const chunks: Buffer[] = [];
       let bytes = 0;
-      for await (const chunk of stream) {
-        const piece = Buffer.from(chunk as Buffer);
-        chunks.push(piece.subarray(0, Math.max(0, MAX_ERROR_BODY_BYTES - bytes)));
-        bytes += piece.length;
-        if (bytes >= MAX_ERROR_BODY_BYTES) {
-          stream.destroy();
-          break;
+      try {
+        for await (const chunk of stream) {
+          const piece = Buffer.from(chunk as Buffer);
+          chunks.push(piece.subarray(0, Math.max(0, MAX_ERROR_BODY_BYTES - bytes)));
+          bytes += piece.length;
+          if (bytes >= MAX_ERROR_BODY_BYTES) {
+            stream.destroy();
+            break;
+          }
         }
+      } catch (error) {
+        // The refusal broke off mid-body: no answer, as a broken connection before it.
+        const code = (error as NodeJS.ErrnoException).code ?? 'ERROR';
+        throw new TransportFailure('lost', request.endpoint, `${request.endpoint}: connection failed (${code}: ${(error as Error).message})`);
       }
       const text = Buffer.concat(chunks).toString('utf8');
       let body: unknown = text;
@@ -146,22 +164,35 @@ export class Transport {
   }
 
   /**
-   * The request's deadline: aborts it `timeoutMs` after it starts (none when 0). axios's own
-   * `timeout` is the socket's idle time, which an answer that keeps trickling never reaches;
-   * this one is wall time. `failure` turns an abort by the deadline into a `timeout` failure
-   * (an abort by the caller's own signal stays a cancellation).
+   * The request's deadline: aborts it `timeoutMs` after it starts (none when 0, not finite, or
+   * beyond what a Node timer holds: boundedTimerMs). axios's own `timeout` is the socket's idle
+   * time, which an answer that keeps trickling never reaches; this one is wall time. The
+   * caller's signal is forwarded by a listener removed in `clear` (not AbortSignal.any, which
+   * ignores signals that are not Node's own and, on Node 20, keeps every combined signal
+   * linked to the caller's for good). `failure` turns an abort by the deadline into a
+   * `timeout` failure; an abort by the caller stays a cancellation.
    */
   private deadline(request: HttpRequest): { signal: AbortSignal | undefined; failure: (error: unknown) => unknown; clear: () => void } {
-    if (!(request.timeoutMs > 0)) return { signal: request.signal, failure: (error) => error, clear: () => undefined };
+    const ms = boundedTimerMs(request.timeoutMs);
+    if (ms === null) return { signal: request.signal, failure: (error) => error, clear: () => undefined };
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      controller.abort();
+    }, ms);
+    const caller = request.signal;
+    const forward = () => controller.abort(caller?.reason);
+    if (caller?.aborted) forward();
+    else caller?.addEventListener('abort', forward, { once: true });
     return {
-      signal: request.signal ? AbortSignal.any([request.signal, controller.signal]) : controller.signal,
+      signal: controller.signal,
       failure: (error) =>
-        controller.signal.aborted && !request.signal?.aborted
-          ? new TransportFailure('timeout', request.endpoint, `${request.endpoint}: no answer within ${request.timeoutMs} ms`)
-          : error,
-      clear: () => clearTimeout(timer),
+        expired && !caller?.aborted ? new TransportFailure('timeout', request.endpoint, `${request.endpoint}: no answer within ${request.timeoutMs} ms`) : error,
+      clear: () => {
+        clearTimeout(timer);
+        caller?.removeEventListener('abort', forward);
+      },
     };
   }
 
@@ -173,7 +204,7 @@ export class Transport {
         method: request.method,
         data: request.body === undefined ? undefined : JSON.stringify(request.body),
         headers: { ...(request.body === undefined ? {} : { 'content-type': 'application/json' }), ...request.headers },
-        timeout: request.timeoutMs,
+        timeout: boundedTimerMs(request.timeoutMs) ?? 0,
         signal,
         responseType,
         // Streams stay open for as long as the caller reads: the socket's idle timeout would cut

@@ -3,6 +3,9 @@ import { KvClient } from './kv-client';
 import { HistoryCompactedError } from './errors';
 import { SseParser } from './sse';
 import { toEvent, type WatchEvent } from './watch';
+import { getEventListeners } from 'node:events';
+import http from 'node:http';
+import type net from 'node:net';
 import { silentServer, tricklingServer } from './spec-helpers';
 
 describe('SseParser', () => {
@@ -135,5 +138,76 @@ describe('KvClient.watch', () => {
     expect(Date.now() - started).toBeLessThan(1500);
     watcher.close();
     await endless.stop();
+  });
+
+  /** A plain HTTP server on loopback answering every request with `handler`. */
+  async function httpServer(handler: http.RequestListener) {
+    const server = http.createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      stop: async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  it("ends promptly when the caller's signal aborts during the wait for headers, even a signal that is not Node's own", async () => {
+    const silent = await silentServer();
+    const watcher = new KvClient({ endpoints: [silent.url] });
+    // A polyfill's (or another realm's) signal: an EventTarget with `aborted`, not Node's AbortSignal.
+    const foreign = Object.assign(new EventTarget(), { aborted: false, reason: undefined as unknown, onabort: null, throwIfAborted() {} });
+    setTimeout(() => {
+      Object.assign(foreign, { aborted: true, reason: new Error('stop') });
+      foreign.dispatchEvent(new Event('abort'));
+    }, 100);
+    const started = Date.now();
+    expect(await take(watcher.watch({ idleTimeoutMs: 5000, signal: foreign as unknown as AbortSignal }), 1)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2000);
+    watcher.close();
+    await silent.stop();
+  });
+
+  it.each([Number.POSITIVE_INFINITY, 2 ** 31])('takes an idleTimeoutMs a timer cannot hold (%p) as none, and still delivers', async (idleTimeoutMs) => {
+    const watch = client.watch({ idleTimeoutMs, reconnectDelayMs: 20 });
+    setTimeout(() => node.apply('a', 1), 100);
+    const first = await watch.next();
+    await watch.return(undefined);
+    expect(first).toMatchObject({ value: { key: 'a' } });
+  });
+
+  it("leaves nothing on the caller's signal after many reconnects", async () => {
+    const closing = await httpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-applied-version': '0' });
+      res.end(': bye\n\n');
+    });
+    const watcher = new KvClient({ endpoints: [closing.url] });
+    const controller = new AbortController();
+    let reconnects = 0;
+    const watch = watcher.watch({ idleTimeoutMs: 5000, signal: controller.signal, reconnectDelayMs: 1, onReconnect: () => void (++reconnects >= 50 && controller.abort()) });
+    expect(await take(watch, 1)).toEqual([]);
+    expect(reconnects).toBe(50);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // Node 20 keeps every AbortSignal.any made from a signal linked to it (kDependantSignals).
+    const linked = Object.getOwnPropertySymbols(controller.signal).find((symbol) => String(symbol) === 'Symbol(kDependantSignals)');
+    expect(linked === undefined ? 0 : (controller.signal as unknown as Record<symbol, Set<unknown>>)[linked].size).toBe(0);
+    watcher.close();
+    await closing.stop();
+  });
+
+  it('reconnects, then gives up with UNREACHABLE, when a refusal breaks off mid-body', async () => {
+    let requests = 0;
+    const breaking = await httpServer((_req, res) => {
+      requests++;
+      res.writeHead(503, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"error":"busy');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const watcher = new KvClient({ endpoints: [breaking.url] });
+    await expect(take(watcher.watch({ idleTimeoutMs: 2000, maxReconnects: 2, reconnectDelayMs: 1 }), 1)).rejects.toMatchObject({ code: 'UNREACHABLE' });
+    expect(requests).toBe(3);
+    watcher.close();
+    await breaking.stop();
   });
 });

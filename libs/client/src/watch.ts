@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { JsonValue } from '@kv/store';
 import { UnreachableError, errorFromAnswer, isRecord } from './errors';
 import { SseParser, type SseMessage } from './sse';
-import { TransportFailure, type Transport } from './transport';
+import { TransportFailure, boundedTimerMs, type Transport } from './transport';
 
 /** One change as `GET /watch` streams it; `version` is the write's global version. */
 export type WatchEvent =
@@ -99,9 +99,12 @@ export async function* watchEvents(transport: Transport, endpoints: readonly str
 async function* messages(stream: Readable, idleTimeoutMs: number, signal: AbortSignal | undefined): AsyncGenerator<SseMessage> {
   const parser = new SseParser();
   let timer: NodeJS.Timeout | undefined;
+  // An idle timeout a Node timer cannot hold (infinite, or past 2^31 - 1 ms) means none: as a
+  // timer it would fire after 1 ms and reconnect for ever.
+  const idleMs = boundedTimerMs(idleTimeoutMs);
   const arm = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => stream.destroy(), idleTimeoutMs);
+    if (idleMs !== null) timer = setTimeout(() => stream.destroy(), idleMs);
   };
   const abort = () => stream.destroy();
   signal?.addEventListener('abort', abort, { once: true });
