@@ -4,6 +4,23 @@ import { performance } from 'node:perf_hooks';
 import { runStorm, StormConnections, stormValue, UNFRAMED_ANSWER } from './load-generator';
 import type { StormSpec } from './storm-spec';
 
+/**
+ * Listens on a free loopback port; `close` clears the answer timers, drops every connection
+ * (`dropConnections`) and stops the server.
+ */
+async function onLoopback(server: net.Server, timers: Set<NodeJS.Timeout>, dropConnections: () => void) {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        timers.forEach((timer) => clearTimeout(timer));
+        dropConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** An in-process server that answers PUTs with what `answer` says, counting requests and connections. */
 async function fakeLeader(answer: (url: string, body: string) => { status: number; delayMs?: number }) {
   const requests: Array<{ url: string; body: string }> = [];
@@ -23,19 +40,7 @@ async function fakeLeader(answer: (url: string, body: string) => { status: numbe
     });
   });
   server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    requests,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        timers.forEach(clearTimeout);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await onLoopback(server, timers, () => server.closeAllConnections())), requests, connections: () => connections };
 }
 
 /**
@@ -48,16 +53,7 @@ async function rawLeader(answer: (res: http.ServerResponse, timers: Set<NodeJS.T
     req.resume();
     req.on('end', () => answer(res, timers));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        timers.forEach(clearTimeout);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return onLoopback(server, timers, () => server.closeAllConnections());
 }
 
 /**
@@ -81,16 +77,7 @@ async function tcpLeader(answer: (socket: net.Socket, timers: Set<NodeJS.Timeout
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        timers.forEach((timer) => clearTimeout(timer));
-        sockets.forEach((socket) => socket.destroy());
-        server.close(() => resolve());
-      }),
-  };
+  return onLoopback(server, timers, () => sockets.forEach((socket) => socket.destroy()));
 }
 
 /** Writes `chunks` pieces of `chunkBytes` bytes, one every `everyMs`, then ends (or destroys the socket with `cutAfter` pieces sent). */
