@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
+import { requestAnswer } from './http-answer';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@kv/local-cluster';
@@ -67,26 +67,17 @@ export function etcdMemberArgs(
   ];
 }
 
-/** One POST with a JSON body to an etcd member's HTTP gateway; resolves with the parsed answer. */
-export function etcdPost(baseUrl: string, apiPath: string, body: unknown, timeoutMs = 2000): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const request = http.request(`${baseUrl}${apiPath}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => {
-        try {
-          resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : null });
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer from ${baseUrl}${apiPath} within ${timeoutMs} ms`)));
-    request.on('error', reject);
-    request.end(payload);
-  });
+/** The most of an etcd gateway's answer read: its status and member list are a few KiB. */
+const MAX_ETCD_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * One POST with a JSON body to an etcd member's HTTP gateway; resolves with the parsed answer.
+ * `timeoutMs` is a deadline on the whole answer (ms). Rejects on a transport error, a late or
+ * over-long answer (1 MiB), or a body that is not JSON.
+ */
+export async function etcdPost(baseUrl: string, apiPath: string, body: unknown, timeoutMs = 2000): Promise<{ status: number; body: unknown }> {
+  const answer = await requestAnswer(`${baseUrl}${apiPath}`, { method: 'POST', json: body, timeoutMs, maxBytes: MAX_ETCD_ANSWER_BYTES });
+  return { status: answer.status, body: answer.text ? JSON.parse(answer.text) : null };
 }
 
 interface MemberStatus {

@@ -1,25 +1,9 @@
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { runStorm, StormConnections, stormValue, UNFRAMED_ANSWER } from './load-generator';
 import type { StormSpec } from './storm-spec';
-
-/**
- * Listens on a free loopback port; `close` clears the answer timers, drops every connection
- * (`dropConnections`) and stops the server.
- */
-async function onLoopback(server: net.Server, timers: Set<NodeJS.Timeout>, dropConnections: () => void) {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        timers.forEach((timer) => clearTimeout(timer));
-        dropConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { onLoopback, rawServer } from './testing/loopback-servers';
 
 /** An in-process server that answers PUTs with what `answer` says, counting requests and connections. */
 async function fakeLeader(answer: (url: string, body: string) => { status: number; delayMs?: number }) {
@@ -41,19 +25,6 @@ async function fakeLeader(answer: (url: string, body: string) => { status: numbe
   });
   server.on('connection', () => connections++);
   return { ...(await onLoopback(server, timers, () => server.closeAllConnections())), requests, connections: () => connections };
-}
-
-/**
- * A server that answers every request by `answer(res)` on the raw response: headers and as
- * much body as it likes, when it likes (an answer cut off, stalled or trickled).
- */
-async function rawLeader(answer: (res: http.ServerResponse, timers: Set<NodeJS.Timeout>) => void) {
-  const timers = new Set<NodeJS.Timeout>();
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => answer(res, timers));
-  });
-  return onLoopback(server, timers, () => server.closeAllConnections());
 }
 
 /**
@@ -133,7 +104,7 @@ describe('runStorm', () => {
   afterEach(() => Promise.all(opened.splice(0).map((c) => c.close())));
   /** One storm against a server that answers every write by `trickle(options)`. */
   const stormTrickled = async (options: TrickleOptions, overrides: Partial<StormSpec>) => {
-    const leader = await rawLeader((res, timers) => trickle(res, timers, options));
+    const leader = await rawServer((res, timers) => trickle(res, timers, options));
     try {
       return await runStorm(spec(leader.url, overrides), connections());
     } finally {

@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type http from 'node:http';
+import { AnswerError, requestAnswer, type Answer } from './http-answer';
 
 /** What one node answered for one key, reduced to what must agree across nodes. */
 export type KeyRead =
@@ -13,32 +14,31 @@ export function sameRead(a: KeyRead, b: KeyRead): boolean {
   return a.version === b.version && a.value === b.value;
 }
 
+/** The most of one read's body taken: a stored value is at most 1 MiB (API.md), in JSON with its key and version. */
+const MAX_READ_BYTES = 4 * 1024 * 1024;
+
 /**
  * `GET /kv/:key` on one node, on a keep-alive connection; never rejects, an error is a read too.
- * Raw `http`, not @kv/client: the client read about half as fast (1.9k against 3.6-4.3k GETs/s,
- * measured 2026-11-30), which would add to the convergence time this check reports.
+ * `timeoutMs` is a deadline on the whole answer (ms). Raw `http`, not @kv/client: the client
+ * read about half as fast (1.9k against 3.6-4.3k GETs/s, measured 2026-11-30), which would add
+ * to the convergence time this check reports.
  */
-export function readKey(agent: http.Agent, baseUrl: string, key: string, timeoutMs: number): Promise<KeyRead> {
-  return new Promise((resolve) => {
-    const url = new URL(`/kv/${encodeURIComponent(key)}`, baseUrl);
-    const request = http.get(url, { agent }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', (error) => resolve({ kind: 'error', reason: error.message }));
-      response.on('end', () => {
-        if (response.statusCode === 404) return resolve({ kind: 'absent' });
-        if (response.statusCode !== 200) return resolve({ kind: 'error', reason: `HTTP ${response.statusCode}` });
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { version?: unknown; value?: unknown };
-          if (typeof body.version !== 'number') return resolve({ kind: 'error', reason: 'answer without a version' });
-          // The value is compared as JSON text: the storm writes strings, so key order cannot differ.
-          resolve({ kind: 'value', version: body.version, value: JSON.stringify(body.value) });
-        } catch {
-          resolve({ kind: 'error', reason: 'answer is not JSON' });
-        }
-      });
-    });
-    request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', (error) => resolve({ kind: 'error', reason: error.message }));
-  });
+export async function readKey(agent: http.Agent, baseUrl: string, key: string, timeoutMs: number): Promise<KeyRead> {
+  let answer: Answer;
+  try {
+    answer = await requestAnswer(new URL(`/kv/${encodeURIComponent(key)}`, baseUrl), { agent, timeoutMs, maxBytes: MAX_READ_BYTES });
+  } catch (error) {
+    // The check names the node already: the reason alone.
+    return { kind: 'error', reason: error instanceof AnswerError ? error.reason : String(error) };
+  }
+  if (answer.status === 404) return { kind: 'absent' };
+  if (answer.status !== 200) return { kind: 'error', reason: `HTTP ${answer.status}` };
+  try {
+    const body = JSON.parse(answer.text) as { version?: unknown; value?: unknown };
+    if (typeof body.version !== 'number') return { kind: 'error', reason: 'answer without a version' };
+    // The value is compared as JSON text: the storm writes strings, so key order cannot differ.
+    return { kind: 'value', version: body.version, value: JSON.stringify(body.value) };
+  } catch {
+    return { kind: 'error', reason: 'answer is not JSON' };
+  }
 }

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import { requestAnswer } from './http-answer';
 
 /**
  * The leader's replication counters from `GET /metrics`: how many replication requests a storm
@@ -51,17 +51,14 @@ export function replicationCost(before: ReplicationCounters, after: ReplicationC
   return { requestsByKind, entries, entriesPerRequest: carrying > 0 ? entries / carrying : null };
 }
 
-/** Reads the leader's counters; null when its /metrics cannot be read (a run goes on without them). */
-export function readReplicationCounters(leaderUrl: string, timeoutMs = 5000): Promise<ReplicationCounters | null> {
-  return new Promise((resolve) => {
-    const request = http.get(new URL('/metrics', leaderUrl), (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('error', () => resolve(null));
-      response.on('end', () => resolve(response.statusCode === 200 ? parseReplicationCounters(text) : null));
-    });
-    request.setTimeout(timeoutMs, () => request.destroy(new Error('timeout')));
-    request.on('error', () => resolve(null));
-  });
+/** The most of /metrics read: a leader's whole exposition is a few KiB. */
+const MAX_METRICS_BYTES = 1024 * 1024;
+
+/**
+ * Reads the leader's counters; null when its /metrics cannot be read within `timeoutMs` (a
+ * deadline on the whole answer, ms) and 1 MiB: a run goes on without them.
+ */
+export async function readReplicationCounters(leaderUrl: string, timeoutMs = 5000): Promise<ReplicationCounters | null> {
+  const answer = await requestAnswer(new URL('/metrics', leaderUrl), { timeoutMs, maxBytes: MAX_METRICS_BYTES }).catch(() => null);
+  return answer?.status === 200 ? parseReplicationCounters(answer.text) : null;
 }

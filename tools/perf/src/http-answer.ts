@@ -1,0 +1,83 @@
+import http from 'node:http';
+
+/** One request of the storm's own reads (convergence, metrics, etcd's gateway). */
+export interface AnswerRequest {
+  readonly method?: 'GET' | 'POST';
+  /** A JSON body, sent with its Content-Length. */
+  readonly json?: unknown;
+  /** Keep-alive connections to reuse; Node's global agent when absent. */
+  readonly agent?: http.Agent;
+  /** A deadline on the whole answer, headers and body, in ms from the request. */
+  readonly timeoutMs: number;
+  /** The most body bytes read; a longer answer is an error, not a truncated one. */
+  readonly maxBytes: number;
+}
+
+/** A whole answer: its status and its body as UTF-8 text. */
+export interface Answer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** Why a request got no usable answer: `reason` alone, and the message naming the URL too. */
+export class AnswerError extends Error {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`${url}: ${reason}`);
+    this.name = 'AnswerError';
+  }
+}
+
+/**
+ * One HTTP request whose whole answer must arrive within `timeoutMs` and hold at most
+ * `maxBytes` of body. Node's `setTimeout` on a request is the socket's idle time, which an
+ * answer trickling in a byte at a time never reaches; this is a deadline, as the storm's
+ * writes and the client library's requests have. Plain `http`, not @kv/client: these reads
+ * run between storms and must be cheap and know nothing of failover.
+ *
+ * Rejects with an AnswerError naming the URL and the problem: `no whole answer within N ms`,
+ * `answer over N bytes`, `answer cut off`, or the socket's own error (ECONNREFUSED...).
+ */
+export function requestAnswer(url: string | URL, request: AnswerRequest): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const target = typeof url === 'string' ? new URL(url) : url;
+    const payload = request.json === undefined ? undefined : JSON.stringify(request.json);
+    const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      outcome();
+    };
+    const fail = (reason: string): void => settle(() => reject(new AnswerError(target.href, reason)));
+    const outgoing = http.request(target, { method: request.method ?? 'GET', agent: request.agent, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > request.maxBytes) {
+          fail(`answer over ${request.maxBytes} bytes`);
+          outgoing.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('error', (error) => fail(error.message));
+      response.on('end', () => {
+        if (!response.complete) return fail('answer cut off');
+        settle(() => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      // A body cut by a reset may close without an error or an end.
+      response.on('close', () => response.complete || fail('answer cut off'));
+    });
+    const deadline = setTimeout(() => {
+      fail(`no whole answer within ${request.timeoutMs} ms`);
+      outgoing.destroy();
+    }, request.timeoutMs);
+    outgoing.on('error', (error) => fail(error.message));
+    outgoing.end(payload);
+  });
+}
