@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loopbackClientUrls } from './etcd-cluster';
+import { rawServer, trickleForever } from './testing/loopback-servers';
 import { EtcdWatchCounter, etcdPrefixRangeEnd, etcdWatchMember, etcdWatchRequest, NeedleCounter, openEtcdWatchers } from './etcd-watchers';
 
 const b64 = (bytes: number[] | string) => Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Uint8Array.from(bytes)).toString('base64');
@@ -160,6 +161,15 @@ describe('openEtcdWatchers', () => {
       await expect(openEtcdWatchers(url, ['perf-'])).rejects.toThrow('answered 404');
     } finally {
       server.close();
+    }
+  });
+
+  it('rejects a watch that etcd never confirms, at the timeout, though bytes keep coming', async () => {
+    const server = await rawServer(trickleForever(' ', 20));
+    try {
+      await expect(openEtcdWatchers(server.url, ['perf-'], { timeoutMs: 200 })).rejects.toThrow(`watch on ${server.url}: not confirmed within 200 ms`);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { etcdPost } from './etcd-cluster';
+import { establishWithin } from './http-answer';
 import { holdStreams, newStreamSet, type WatcherPool } from './watchers';
 
 /** etcd's gateway path for a watch stream; 3.4 serves it under /v3. */
@@ -119,7 +120,7 @@ export async function openEtcdWatchers(memberUrl: string, prefixes: ReadonlyArra
       const body = JSON.stringify(etcdWatchRequest(prefix));
       const request = http.request(
         url,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs },
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (response) => {
           if (response.statusCode !== 200) {
             response.resume();
@@ -142,7 +143,7 @@ export async function openEtcdWatchers(memberUrl: string, prefixes: ReadonlyArra
             state.events += seen.events;
             if (!confirmed && seen.created > 0) {
               confirmed = true;
-              request.setTimeout(0);
+              established();
               state.open++;
               resolve();
             }
@@ -151,7 +152,7 @@ export async function openEtcdWatchers(memberUrl: string, prefixes: ReadonlyArra
           response.on('close', () => end('closed'));
         },
       );
-      request.on('timeout', () => request.destroy(new Error(`watch on ${memberUrl}: not confirmed within ${timeoutMs} ms`)));
+      const established = establishWithin(request, timeoutMs, `watch on ${memberUrl}: not confirmed within ${timeoutMs} ms`);
       request.on('error', (error) => {
         if (!state.closing) reject(error);
       });

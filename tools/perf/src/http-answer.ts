@@ -81,3 +81,17 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
     outgoing.end(payload);
   });
 }
+
+/**
+ * A deadline for a stream to be established (`timeoutMs`, ms from now): destroys `request`
+ * with `message` unless the returned `established()` is called first. Node's request timeout
+ * is the socket's idle time, which a server sending 1xx answers or a trickle of bytes that
+ * never establish the stream (no 200, no confirmation) never reaches. `established()` is safe
+ * to call more than once; the request's own `close` clears the timer too.
+ */
+export function establishWithin(request: http.ClientRequest, timeoutMs: number, message: string): () => void {
+  const timer = setTimeout(() => request.destroy(new Error(message)), timeoutMs);
+  const established = () => clearTimeout(timer);
+  request.once('close', established);
+  return established;
+}

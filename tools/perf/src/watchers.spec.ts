@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { stormKeys } from './storm-runner';
 import { openWatchers, SseEventCounter, watcherPrefixes } from './watchers';
+import { rawServer } from './testing/loopback-servers';
 
 /** A node stand-in that streams `events` SSE events to every watcher, then stays open; `urls` are the requests' paths. */
 async function sseServer(events: number, status = 200) {
@@ -42,6 +43,12 @@ describe('SseEventCounter', () => {
       expect([i, count([stream.slice(0, i), stream.slice(i)])]).toEqual([i, 3]);
       for (let j = i; j <= stream.length; j += 7) expect([i, j, count([stream.slice(0, i), stream.slice(i, j), stream.slice(j)])]).toEqual([i, j, 3]);
     }
+  });
+
+  it('throws once an unfinished frame grows past its bound, instead of keeping it all', () => {
+    const counter = new SseEventCounter(64);
+    expect(counter.push('event: put\ndata: 1\n\n' + 'x'.repeat(60))).toBe(1);
+    expect(() => counter.push('x'.repeat(5))).toThrow('an event frame over 64 characters without its blank line');
   });
 
   it('counts the same fed one character at a time, and holds back an unfinished frame', () => {
@@ -92,6 +99,38 @@ describe('openWatchers', () => {
       await expect(openWatchers(url, [null, null, null])).rejects.toThrow(`watch on ${url} answered 404`);
     } finally {
       server.close();
+    }
+  });
+
+  it('gives up on a node that keeps answering 102 Processing and never 200, at the timeout (a deadline, not an idle time)', async () => {
+    const server = await rawServer((res, timers) => {
+      const timer = setInterval(() => void (res.destroyed || res.writeProcessing()), 20);
+      timers.add(timer);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      await expect(openWatchers(server.url, [null], { timeoutMs: 200 })).rejects.toThrow(`watch on ${server.url}: no answer within 200 ms`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('ends a stream whose frame grows past the bound without its blank line, and counts it as ended', async () => {
+    // 64 chunks of 64 KiB (4 MiB) and no blank line, against a bound of 1 MiB.
+    let sent = 0;
+    const server = await rawServer((res, timers) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const timer = setInterval(() => void (res.destroyed || sent++ >= 64 || res.write('x'.repeat(64 * 1024))), 2);
+      timers.add(timer);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      const pool = await openWatchers(server.url, [null], { maxFrameChars: 1024 * 1024 });
+      for (let i = 0; i < 200 && pool.ended === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect({ open: pool.open, ended: pool.ended }).toEqual({ open: 0, ended: 1 });
+      await pool.close();
+    } finally {
+      await server.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { establishWithin } from './http-answer';
 import type { WatchLayout } from './storm-plan';
 
 /** Watchers held open on one node while a storm runs: what 1,000 idle `GET /watch` streams cost. */
@@ -24,7 +25,16 @@ export class SseEventCounter {
   /** The start of a frame whose blank line has not arrived yet. */
   private pending = '';
 
-  /** Takes the next chunk of the stream; returns the number of events it completed. */
+  /**
+   * `maxFrameChars`: the longest frame kept while its blank line is awaited. A node's frame
+   * carries at most one 1 MiB value (API.md), which JSON escapes can make 6 times longer.
+   */
+  constructor(private readonly maxFrameChars = 16 * 1024 * 1024) {}
+
+  /**
+   * Takes the next chunk of the stream; returns the number of events it completed.
+   * Throws when the unfinished frame grows past `maxFrameChars` (a stream that is not SSE).
+   */
   push(chunk: string): number {
     const text = this.pending === '' ? chunk : this.pending + chunk;
     // The pending tail holds no blank line, but its last \n may pair with the chunk's first.
@@ -37,6 +47,7 @@ export class SseEventCounter {
       frameStart = from = end + 2;
     }
     this.pending = text.slice(frameStart);
+    if (this.pending.length > this.maxFrameChars) throw new Error(`an event frame over ${this.maxFrameChars} characters without its blank line`);
     return events;
   }
 }
@@ -74,26 +85,33 @@ export function watcherPrefixes(layout: WatchLayout, count: number, keys: readon
  * /watch?prefix=…`, API.md, *Watch*; null: no prefix, every key), each on its own
  * connection, and counts the events they receive (frames ending in a blank line that carry
  * an `event:` field). Resolves once every stream answered, or rejects naming the first that
- * did not answer 200 within `timeoutMs`.
+ * did not answer 200 within `timeoutMs` (ms, a deadline: 1xx answers do not extend it). A
+ * stream whose unfinished frame grows past `maxFrameChars` (SseEventCounter's default) is
+ * ended and counted in `ended`.
  */
-export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<string | null>, options: { timeoutMs?: number } = {}): Promise<WatcherPool> {
+export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<string | null>, options: { timeoutMs?: number; maxFrameChars?: number } = {}): Promise<WatcherPool> {
   const streams = newStreamSet();
   const { agent, requests, state } = streams;
   const one = (prefix: string | null) =>
     new Promise<void>((resolve, reject) => {
       const url = new URL(`/watch${prefix === null ? '' : `?prefix=${encodeURIComponent(prefix)}`}`, nodeUrl);
-      const request = http.get(url, { agent, headers: { accept: 'text/event-stream' }, timeout: options.timeoutMs ?? 10_000 }, (response) => {
+      const request = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (response) => {
+        established();
         if (response.statusCode !== 200) {
           response.resume();
           reject(new Error(`watch on ${nodeUrl} answered ${response.statusCode}`));
           return;
         }
-        request.setTimeout(0);
         state.open++;
-        const counter = new SseEventCounter();
+        const counter = new SseEventCounter(options.maxFrameChars);
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
-          state.events += counter.push(chunk);
+          try {
+            state.events += counter.push(chunk);
+          } catch (error) {
+            // A frame past the bound: this stream ends (counted as ended), the others go on.
+            response.destroy(error as Error);
+          }
         });
         response.on('close', () => {
           state.open--;
@@ -101,7 +119,8 @@ export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<stri
         });
         resolve();
       });
-      request.on('timeout', () => request.destroy(new Error(`watch on ${nodeUrl}: no answer within ${options.timeoutMs ?? 10_000} ms`)));
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      const established = establishWithin(request, timeoutMs, `watch on ${nodeUrl}: no answer within ${timeoutMs} ms`);
       request.on('error', (error) => {
         if (!state.closing) reject(error);
       });
