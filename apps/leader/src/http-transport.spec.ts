@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
@@ -11,6 +11,19 @@ import type { LogLevel } from '@kv/node-kit';
 import { createHttpTransport } from './http-transport';
 import { createRequestSerializer } from './replication-stream';
 import { testLeader } from './test-leader';
+
+/** Serves a replication stream: answers 200 at once, then calls `onFrame` for every frame line the leader sends. */
+function serveFrames(req: IncomingMessage, res: ServerResponse, onFrame: (frame: { id: number; requestId: string; body: unknown }) => void): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  res.flushHeaders();
+  let partial = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onFrame(JSON.parse(line) as { id: number; requestId: string; body: unknown });
+  });
+}
 
 /** A follower stand-in over real HTTP (the follower app is another project): token, parse, apply. */
 async function standInFollower(token: string, { stream = true } = {}) {
@@ -25,18 +38,9 @@ async function standInFollower(token: string, { stream = true } = {}) {
   });
   // The stream as the follower serves it (apps/follower/src/replication-stream.ts): a frame per line, an answer per frame.
   if (stream) app.post(REPLICATION_STREAM_PATH, requireClusterToken(token), (req, res) => {
-    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    res.flushHeaders();
-    let partial = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        const frame = JSON.parse(line) as { id: number; requestId: string; body: unknown };
-        seenIds.push(frame.requestId);
-        res.write(`${JSON.stringify({ id: frame.id, status: 200, body: replica.receive(ReplicateRequest.parse(frame.body)).response })}\n`);
-      }
+    serveFrames(req, res, (frame) => {
+      seenIds.push(frame.requestId);
+      res.write(`${JSON.stringify({ id: frame.id, status: 200, body: replica.receive(ReplicateRequest.parse(frame.body)).response })}\n`);
     });
     req.on('end', () => res.end());
   });
@@ -135,6 +139,19 @@ describe.each([
   });
 });
 
+/** Listens on a free loopback port; `stop` clears the answer timers, drops every connection and closes. */
+async function onLoopback(server: Server, timers: Set<NodeJS.Timeout>) {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: async () => {
+      timers.forEach((timer) => clearTimeout(timer));
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 describe('a follower whose answer keeps trickling in', () => {
   /** Answers every POST with a 200 whose JSON body never ends (a space every 20 ms): never idle for a socket timeout. */
   async function tricklingFollower() {
@@ -148,15 +165,7 @@ describe('a follower whose answer keeps trickling in', () => {
       timers.add(timer);
       res.on('close', () => clearInterval(timer));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      stop: async () => {
-        timers.forEach((timer) => clearInterval(timer));
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
+    return onLoopback(server, timers);
   }
 
   it('fails a recovery read and a replication POST at the request timeout: a deadline, not an idle time', async () => {
@@ -167,6 +176,36 @@ describe('a follower whose answer keeps trickling in', () => {
       await expect(transport.entries(follower.url, 0, 1)).rejects.toThrow(/^timeout: no answer within the request timeout/);
       await expect(transport.send(follower.url, ReplicateRequest.parse({ leaderEpoch: 1, entries: [] }))).rejects.toThrow(/^timeout: no answer within the request timeout/);
       expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      transport.close();
+      await follower.stop();
+    }
+  });
+});
+
+describe('a stream follower that answers each frame after a while', () => {
+  /** Serves the replication stream, answering every frame `delayMs` after it arrived (a busy follower applying large batches). */
+  async function slowStreamFollower(delayMs: number) {
+    const http = await import('node:http');
+    const timers = new Set<NodeJS.Timeout>();
+    const answer = (id: number) => `${JSON.stringify({ id, status: 200, body: { followerId: 'slow', leaderEpoch: 1, appliedVersion: 0 } })}\n`;
+    const server = http.createServer((req, res) =>
+      serveFrames(req, res, ({ id }) => {
+        timers.add(setTimeout(() => void (res.destroyed || res.write(answer(id))), delayMs));
+      }),
+    );
+    return onLoopback(server, timers);
+  }
+
+  it('gives a frame carrying MiBs the time a POST of it gets (one more request timeout per MiB); a heartbeat the base', async () => {
+    const follower = await slowStreamFollower(600);
+    const transport = createHttpTransport({ clusterToken: null, requestTimeoutMs: 400, stream: true });
+    const big = 'x'.repeat(1_100_000);
+    const batch = ReplicateRequest.parse({ leaderEpoch: 1, entries: [1, 2].map((v) => ({ key: `k${v}`, version: v, deleted: false, value: big })) });
+    try {
+      // 2.2 MiB: a deadline of 3 × 400 ms, answered after 600.
+      await expect(transport.send(follower.url, batch)).resolves.toMatchObject({ appliedVersion: 0 });
+      await expect(transport.send(follower.url, ReplicateRequest.parse({ leaderEpoch: 1, entries: [] }))).rejects.toThrow(/^timeout: no answer within the request timeout/);
     } finally {
       transport.close();
       await follower.stop();

@@ -111,13 +111,13 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
     maxRedirects: 0,
   });
   const { logger } = options;
-  const streams = options.stream === false ? null : new ReplicationStreams({ clusterToken: options.clusterToken, requestTimeoutMs: options.requestTimeoutMs });
+  const streams = options.stream === false ? null : new ReplicationStreams({ clusterToken: options.clusterToken });
   /** Followers that answered 404 to the stream (an older version), until when: they get POSTs meanwhile. */
   const withoutStream = new Map<string, number>();
   const useStream = (follower: string) => streams !== null && (withoutStream.get(follower) ?? 0) < Date.now();
   const sendOnStream = async (follower: string, request: ReplicateRequest, requestId: string): Promise<{ status: number; data: unknown }> => {
     try {
-      const answer = await (streams as ReplicationStreams).send(follower, request, requestId);
+      const answer = await (streams as ReplicationStreams).send(follower, request, requestId, requestTimeout(options.requestTimeoutMs, request));
       return { status: answer.status, data: answer.body };
     } catch (error) {
       if (!(error instanceof StreamUnsupported)) throw error;

@@ -54,7 +54,7 @@ class StreamLink {
 
   constructor(
     follower: string,
-    private readonly options: { readonly clusterToken: string | null; readonly requestTimeoutMs: number },
+    options: { readonly clusterToken: string | null },
     private readonly onClosed: (link: StreamLink) => void,
   ) {
     const url = new URL(REPLICATION_STREAM_PATH, follower);
@@ -78,11 +78,12 @@ class StreamLink {
     return !this.closed && Date.now() - this.openedAt < STREAM_MAX_AGE_MS;
   }
 
-  send(requestId: string, body: string): Promise<StreamAnswer> {
+  /** Sends one frame; its answer must come within `timeoutMs` (ms from now) or the whole stream fails. */
+  send(requestId: string, body: string, timeoutMs: number): Promise<StreamAnswer> {
     const id = this.nextId++;
     const frame = `{"id":${id},"requestId":${JSON.stringify(requestId)},"body":${body}}\n`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error('timeout: no answer within the request timeout')), this.options.requestTimeoutMs);
+      const timer = setTimeout(() => this.fail(new Error('timeout: no answer within the request timeout')), timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       if (!this.corked) {
         // Frames of one tick (one pump of the replicator) leave in one write.
@@ -185,9 +186,14 @@ export class ReplicationStreams {
   private readonly links = new Map<string, StreamLink>();
   private readonly serialize = createRequestSerializer();
 
-  constructor(private readonly options: { readonly clusterToken: string | null; readonly requestTimeoutMs: number }) {}
+  constructor(private readonly options: { readonly clusterToken: string | null }) {}
 
-  send(follower: string, request: ReplicateRequest, requestId: string): Promise<StreamAnswer> {
+  /**
+   * Sends `request` as one frame on `follower`'s stream. `timeoutMs` is the frame's deadline
+   * (ms): the caller gives a batch the time a POST of it would get (http-transport's
+   * `requestTimeout`, longer per MiB carried), so a frame and a POST time out alike.
+   */
+  send(follower: string, request: ReplicateRequest, requestId: string, timeoutMs: number): Promise<StreamAnswer> {
     const body = this.serialize(request);
     if (body.length > REPLICATION_BODY_LIMIT_BYTES && Buffer.byteLength(body, 'utf8') > REPLICATION_BODY_LIMIT_BYTES) {
       return Promise.reject(new Error(`request body larger than maxBodyLength (${REPLICATION_BODY_LIMIT_BYTES} bytes)`));
@@ -204,7 +210,7 @@ export class ReplicationStreams {
       this.links.set(follower, opened);
       link = opened;
     }
-    return link.send(requestId, body);
+    return link.send(requestId, body, timeoutMs);
   }
 
   close(): void {
