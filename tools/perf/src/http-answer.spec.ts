@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { etcdPost } from './etcd-cluster';
 import { requestAnswer } from './http-answer';
 import { readKey } from './node-reader';
@@ -56,6 +57,40 @@ describe('requestAnswer: a deadline on the whole answer, and a bound on its size
     const gone = await serve((res) => res.end());
     await servers.pop()?.close();
     await expect(requestAnswer(gone, { timeoutMs: 2000, maxBytes: 10 })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('runs the deadline from when a request gets its connection: reads queued behind a few sockets are not timed out by the queue', async () => {
+    // 60 reads through one socket, each answered in 20 ms: 1.2 s in all against a 1 s deadline each.
+    const url = await serve((res, timers) => void timers.add(setTimeout(() => res.writeHead(200, { 'content-length': '2' }).end('ok'), 20)));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const answers = await Promise.allSettled(Array.from({ length: 60 }, () => requestAnswer(url, { agent, timeoutMs: 1000, maxBytes: 10 })));
+      expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(60);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('refuses a 200 without a length (ended by the close, it cannot be told whole from cut off)', async () => {
+    const tcp = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nkv_replicated_entries_total 5'));
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(tcp.address() as net.AddressInfo).port}/metrics`;
+    try {
+      await expect(requestAnswer(url, { timeoutMs: 2000, maxBytes: 1000 })).rejects.toThrow(`${url}: answer without a length`);
+      await expect(readReplicationCounters(url.replace('/metrics', ''), 2000)).resolves.toBeNull();
+    } finally {
+      await new Promise((resolve) => tcp.close(resolve));
+    }
+  });
+
+  it('takes a timeout longer than a timer holds (2^31 ms and more) as that long, not as at once', async () => {
+    const url = await serve((res) => res.writeHead(200, { 'content-length': '2' }).end('ok'));
+    for (const timeoutMs of [2 ** 31, Number.POSITIVE_INFINITY]) {
+      await expect(requestAnswer(url, { timeoutMs, maxBytes: 10 })).resolves.toEqual({ status: 200, text: 'ok' });
+    }
   });
 
   describe('the storm reads that use it, against a node whose answer trickles for ever', () => {

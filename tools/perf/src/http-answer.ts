@@ -19,6 +19,10 @@ export interface Answer {
   readonly text: string;
 }
 
+/** The longest delay a Node timer holds (2^31 − 1 ms): a longer one fires at once, so it is taken as this long. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const timerMs = (ms: number): number => Math.min(ms, MAX_TIMER_MS);
+
 /** Why a request got no usable answer: `reason` alone, and the message naming the URL too. */
 export class AnswerError extends Error {
   constructor(
@@ -34,11 +38,17 @@ export class AnswerError extends Error {
  * One HTTP request whose whole answer must arrive within `timeoutMs` and hold at most
  * `maxBytes` of body. Node's `setTimeout` on a request is the socket's idle time, which an
  * answer trickling in a byte at a time never reaches; this is a deadline, as the storm's
- * writes and the client library's requests have. Plain `http`, not @kv/client: these reads
- * run between storms and must be cheap and know nothing of failover.
+ * writes and the client library's requests have. It runs from the moment the request gets
+ * its connection (connecting included), not from the call: a check that sends thousands of
+ * reads through an agent of a few sockets queues most of them, and the queue is the caller's.
+ * A 200 whose body has neither a Content-Length nor chunked framing is refused (`answer
+ * without a length`): cut off by the server's close, it could not be told from whole.
+ * Plain `http`, not @kv/client: these reads run between storms and must be cheap and know
+ * nothing of failover.
  *
  * Rejects with an AnswerError naming the URL and the problem: `no whole answer within N ms`,
- * `answer over N bytes`, `answer cut off`, or the socket's own error (ECONNREFUSED...).
+ * `answer over N bytes`, `answer cut off`, `answer without a length`, or the socket's own
+ * error (ECONNREFUSED...).
  */
 export function requestAnswer(url: string | URL, request: AnswerRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -46,6 +56,7 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
     const payload = request.json === undefined ? undefined : JSON.stringify(request.json);
     const headers = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
     let settled = false;
+    let deadline: NodeJS.Timeout | undefined;
     const settle = (outcome: () => void): void => {
       if (settled) return;
       settled = true;
@@ -54,6 +65,13 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
     };
     const fail = (reason: string): void => settle(() => reject(new AnswerError(target.href, reason)));
     const outgoing = http.request(target, { method: request.method ?? 'GET', agent: request.agent, headers }, (response) => {
+      const status = response.statusCode ?? 0;
+      const framed = response.headers['content-length'] !== undefined || /chunked/i.test(response.headers['transfer-encoding'] ?? '');
+      if (!framed && status !== 204 && status !== 304) {
+        fail('answer without a length');
+        outgoing.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       let bytes = 0;
       response.on('data', (chunk: Buffer) => {
@@ -68,15 +86,18 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
       response.on('error', (error) => fail(error.message));
       response.on('end', () => {
         if (!response.complete) return fail('answer cut off');
-        settle(() => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        settle(() => resolve({ status, text: Buffer.concat(chunks).toString('utf8') }));
       });
       // A body cut by a reset may close without an error or an end.
       response.on('close', () => response.complete || fail('answer cut off'));
     });
-    const deadline = setTimeout(() => {
-      fail(`no whole answer within ${request.timeoutMs} ms`);
-      outgoing.destroy();
-    }, request.timeoutMs);
+    outgoing.once('socket', () => {
+      if (settled) return;
+      deadline = setTimeout(() => {
+        fail(`no whole answer within ${request.timeoutMs} ms`);
+        outgoing.destroy();
+      }, timerMs(request.timeoutMs));
+    });
     outgoing.on('error', (error) => fail(error.message));
     outgoing.end(payload);
   });
@@ -90,7 +111,7 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
  * to call more than once; the request's own `close` clears the timer too.
  */
 export function establishWithin(request: http.ClientRequest, timeoutMs: number, message: string): () => void {
-  const timer = setTimeout(() => request.destroy(new Error(message)), timeoutMs);
+  const timer = setTimeout(() => request.destroy(new Error(message)), timerMs(timeoutMs));
   const established = () => clearTimeout(timer);
   request.once('close', established);
   return established;

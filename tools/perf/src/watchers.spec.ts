@@ -45,10 +45,13 @@ describe('SseEventCounter', () => {
     }
   });
 
-  it('throws once an unfinished frame grows past its bound, instead of keeping it all', () => {
-    const counter = new SseEventCounter(64);
-    expect(counter.push('event: put\ndata: 1\n\n' + 'x'.repeat(60))).toBe(1);
-    expect(() => counter.push('x'.repeat(5))).toThrow('an event frame over 64 characters without its blank line');
+  it('flags a frame that grows past its bound instead of keeping it all, still counting the events before it', () => {
+    const within = new SseEventCounter(64);
+    expect(within.push('event: put\ndata: 1\n\n' + 'x'.repeat(64))).toBe(1);
+    expect(within.overflowed).toBe(false);
+    const past = new SseEventCounter(64);
+    expect(past.push('event: a\n\nevent: b\n\n' + 'x'.repeat(65))).toBe(2);
+    expect(past.overflowed).toBe(true);
   });
 
   it('counts the same fed one character at a time, and holds back an unfinished frame', () => {

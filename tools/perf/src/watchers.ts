@@ -24,6 +24,8 @@ export interface WatcherPool {
 export class SseEventCounter {
   /** The start of a frame whose blank line has not arrived yet. */
   private pending = '';
+  /** Set once a frame outgrew `maxFrameChars`: what follows cannot be framed. */
+  overflowed = false;
 
   /**
    * `maxFrameChars`: the longest frame kept while its blank line is awaited. A node's frame
@@ -33,7 +35,9 @@ export class SseEventCounter {
 
   /**
    * Takes the next chunk of the stream; returns the number of events it completed.
-   * Throws when the unfinished frame grows past `maxFrameChars` (a stream that is not SSE).
+   * Once the unfinished frame grows past `maxFrameChars` (a stream that is not SSE), the
+   * events the chunk completed are still returned and `overflowed` is set: the stream is to
+   * be ended, and the counter keeps nothing more.
    */
   push(chunk: string): number {
     const text = this.pending === '' ? chunk : this.pending + chunk;
@@ -47,7 +51,10 @@ export class SseEventCounter {
       frameStart = from = end + 2;
     }
     this.pending = text.slice(frameStart);
-    if (this.pending.length > this.maxFrameChars) throw new Error(`an event frame over ${this.maxFrameChars} characters without its blank line`);
+    if (this.pending.length > this.maxFrameChars) {
+      this.overflowed = true;
+      this.pending = '';
+    }
     return events;
   }
 }
@@ -106,12 +113,9 @@ export async function openWatchers(nodeUrl: string, prefixes: ReadonlyArray<stri
         const counter = new SseEventCounter(options.maxFrameChars);
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
-          try {
-            state.events += counter.push(chunk);
-          } catch (error) {
-            // A frame past the bound: this stream ends (counted as ended), the others go on.
-            response.destroy(error as Error);
-          }
+          state.events += counter.push(chunk);
+          // A frame past the bound: this stream ends (counted as ended), the others go on.
+          if (counter.overflowed) response.destroy();
         });
         response.on('close', () => {
           state.open--;
