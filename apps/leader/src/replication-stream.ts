@@ -30,11 +30,21 @@ export function createRequestSerializer(): (request: ReplicateRequest) => string
 const MAX_ANSWER_LINE_BYTES = 64 * 1024;
 /** A stream is replaced by a fresh one after this long, well within Node's server request timeout (300 s). */
 const STREAM_MAX_AGE_MS = 60_000;
+/** A retired stream whose frames are all answered is dropped if the follower has not ended it this long after (ms). */
+export const RETIRED_LINGER_MS = 5_000;
+
+/** What every stream of one leader shares. */
+export interface StreamOptions {
+  readonly clusterToken: string | null;
+  /** How long a retired stream may stay open once its frames are answered (ms); RETIRED_LINGER_MS by default. */
+  readonly retiredLingerMs?: number;
+}
 
 interface PendingFrame {
   readonly resolve: (answer: StreamAnswer) => void;
   readonly reject: (error: Error) => void;
-  readonly timer: NodeJS.Timeout;
+  /** How long the follower may take over this frame once the frames ahead of it are answered (ms). */
+  readonly timeoutMs: number;
 }
 
 /**
@@ -43,18 +53,30 @@ interface PendingFrame {
  * many batches are in flight without a request each and frames written in one tick leave in
  * one write. Any failure of the stream (refused, reset, a frame unanswered within the timeout)
  * fails every frame in flight, as a failed request would, and the next send opens a new one.
+ *
+ * The follower applies and answers frames in the order they were sent, so a frame cannot be
+ * answered before the frames ahead of it: one deadline runs, the oldest unanswered frame's,
+ * from when it became the oldest (sent, or the frame ahead answered). A heartbeat behind a
+ * batch of several MiB waits for the batch's longer deadline, not its own from its sending.
  */
 class StreamLink {
   private readonly request: http.ClientRequest;
+  /** Frames in flight, oldest first (a Map keeps insertion order). */
   private readonly pending = new Map<number, PendingFrame>();
   private nextId = 1;
   private corked = false;
   private closed = false;
+  /** The request is gone: closed by either end. */
+  gone = false;
+  /** The deadline running: the oldest frame's, or a retired stream's linger. */
+  private deadline: NodeJS.Timeout | undefined;
+  /** The id of the frame the deadline is for (0: none). */
+  private deadlineFor = 0;
   private readonly openedAt = Date.now();
 
   constructor(
     follower: string,
-    options: { readonly clusterToken: string | null },
+    private readonly options: StreamOptions,
     private readonly onClosed: (link: StreamLink) => void,
   ) {
     const url = new URL(REPLICATION_STREAM_PATH, follower);
@@ -69,7 +91,10 @@ class StreamLink {
     });
     this.request.on('response', (response) => this.receive(response));
     this.request.on('error', (error: NodeJS.ErrnoException) => this.fail(new Error(error.code ? `${error.code}: ${error.message}` : error.message)));
-    this.request.on('close', () => this.fail(new Error('ECONNRESET: the replication stream closed')));
+    this.request.on('close', () => {
+      this.gone = true;
+      this.fail(new Error('ECONNRESET: the replication stream closed'));
+    });
     this.request.flushHeaders();
   }
 
@@ -78,13 +103,16 @@ class StreamLink {
     return !this.closed && Date.now() - this.openedAt < STREAM_MAX_AGE_MS;
   }
 
-  /** Sends one frame; its answer must come within `timeoutMs` (ms from now) or the whole stream fails. */
+  /**
+   * Sends one frame; its answer must come within `timeoutMs` (ms) of the frames ahead of it
+   * being answered, or the whole stream fails.
+   */
   send(requestId: string, body: string, timeoutMs: number): Promise<StreamAnswer> {
     const id = this.nextId++;
     const frame = `{"id":${id},"requestId":${JSON.stringify(requestId)},"body":${body}}\n`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error('timeout: no answer within the request timeout')), timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timeoutMs });
+      if (this.pending.size === 1) this.armDeadline();
       if (!this.corked) {
         // Frames of one tick (one pump of the replicator) leave in one write.
         this.corked = true;
@@ -98,22 +126,43 @@ class StreamLink {
     });
   }
 
-  /** No new frames; the follower answers those in flight and then ends the stream. */
+  /**
+   * No new frames; the follower answers those in flight and then ends the stream. One it
+   * has not ended `retiredLingerMs` after the last answer is dropped.
+   */
   retire(): void {
     if (this.closed) return;
     this.closed = true;
     this.onClosed(this);
     this.request.end();
+    if (this.pending.size === 0) this.armDeadline();
+  }
+
+  /**
+   * Runs the one deadline there is: the oldest frame's `timeoutMs` from now, or, with no
+   * frame in flight, a retired stream's linger (an open stream waits for frames for ever).
+   */
+  private armDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
+    const oldest = this.pending.entries().next();
+    if (!oldest.done) {
+      const [id, frame] = oldest.value;
+      this.deadlineFor = id;
+      this.deadline = setTimeout(() => this.fail(new Error('timeout: no answer within the request timeout')), frame.timeoutMs);
+    } else if (this.closed && !this.gone) {
+      this.deadlineFor = 0;
+      this.deadline = setTimeout(() => this.fail(new Error('the follower did not end a retired replication stream')), this.options.retiredLingerMs ?? RETIRED_LINGER_MS);
+    }
   }
 
   /** Fails every frame in flight and drops the connection. */
   fail(error: Error): void {
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
     const pending = [...this.pending.values()];
     this.pending.clear();
-    for (const frame of pending) {
-      clearTimeout(frame.timer);
-      frame.reject(error);
-    }
+    for (const frame of pending) frame.reject(error);
     if (!this.closed) {
       this.closed = true;
       this.onClosed(this);
@@ -172,7 +221,7 @@ class StreamLink {
     const pending = typeof frame.id === 'number' ? this.pending.get(frame.id) : undefined;
     if (!pending) return;
     this.pending.delete(frame.id as number);
-    clearTimeout(pending.timer);
+    if (frame.id === this.deadlineFor) this.armDeadline();
     pending.resolve({ status, body: frame.body });
   }
 }
@@ -184,9 +233,11 @@ class StreamLink {
  */
 export class ReplicationStreams {
   private readonly links = new Map<string, StreamLink>();
+  /** Streams retired (too old) whose follower has not ended them yet: `close()` drops them too. */
+  private readonly retired = new Set<StreamLink>();
   private readonly serialize = createRequestSerializer();
 
-  constructor(private readonly options: { readonly clusterToken: string | null }) {}
+  constructor(private readonly options: StreamOptions) {}
 
   /**
    * Sends `request` as one frame on `follower`'s stream. `timeoutMs` is the frame's deadline
@@ -201,6 +252,8 @@ export class ReplicationStreams {
     let link = this.links.get(follower);
     if (link && !link.usable) {
       link.retire();
+      for (const old of this.retired) if (old.gone) this.retired.delete(old);
+      this.retired.add(link);
       link = undefined;
     }
     if (!link) {
@@ -214,7 +267,8 @@ export class ReplicationStreams {
   }
 
   close(): void {
-    for (const link of [...this.links.values()]) link.fail(new Error('the leader is stopping'));
+    for (const link of [...this.links.values(), ...this.retired]) link.fail(new Error('the leader is stopping'));
     this.links.clear();
+    this.retired.clear();
   }
 }
