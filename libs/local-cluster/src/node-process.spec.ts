@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { NodeProcess } from './node-process';
+import { KEPT_LINE_CHARS, KEPT_LINES, NodeProcess } from './node-process';
 import { freePort } from './free-port';
 
 /** A stand-in node: answers /health, logs a ready line, exits 0 on SIGTERM. */
@@ -10,7 +10,13 @@ const FIXTURE = `
 const http = require('node:http');
 if (process.env.FAIL_AT_START) { console.error('bad config: ' + process.env.FAIL_AT_START); process.exit(1); }
 const server = http.createServer((req, res) => res.end(JSON.stringify({ status: 'ok', name: process.env.NODE_NAME, extra: process.env.EXTRA })));
-server.listen(Number(process.env.PORT), process.env.HOST, () => console.log('ready'));
+server.listen(Number(process.env.PORT), process.env.HOST, () => {
+  console.log('ready');
+  if (process.env.LONG_LINE) console.log('y'.repeat(Number(process.env.LONG_LINE)));
+  const lines = [];
+  for (let i = 0; i < Number(process.env.PRINT_LINES ?? 0); i++) lines.push('line ' + i);
+  if (lines.length > 0) console.log(lines.join(String.fromCharCode(10)));
+});
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
@@ -50,6 +56,23 @@ describe('NodeProcess', () => {
     expect(n.lines).toContain('ready');
     expect(await n.stop()).toBe(0);
     expect(n.running).toBe(false);
+  });
+
+  it('keeps the most recent lines, within a bound, each cut to a bound: a node printing without end costs the launcher no more', async () => {
+    const n = await node({ PRINT_LINES: String(3 * KEPT_LINES), LONG_LINE: String(KEPT_LINE_CHARS + 100) });
+    await n.start();
+    const last = `line ${3 * KEPT_LINES - 1}`;
+    for (let i = 0; i < 500 && n.lines[n.lines.length - 1] !== last; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(n.lines[n.lines.length - 1]).toBe(last);
+    expect(n.lines.length).toBeGreaterThanOrEqual(KEPT_LINES);
+    expect(n.lines.length).toBeLessThan(2 * KEPT_LINES);
+    const seen: string[] = [];
+    const whole = new NodeProcess({ name: 'n2', role: 'follower', script, host: '127.0.0.1', port: await freePort(), env: { LONG_LINE: String(KEPT_LINE_CHARS + 100) }, readyTimeoutMs: 5000, onLine: (_name, line) => seen.push(line) });
+    started.push(whole);
+    await whole.start();
+    for (let i = 0; i < 500 && whole.lines.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(whole.lines[1]).toBe(`${'y'.repeat(KEPT_LINE_CHARS)}…`);
+    expect(seen[1]).toHaveLength(KEPT_LINE_CHARS + 100);
   });
 
   it('restarts on the same port after kill -9', async () => {

@@ -21,8 +21,17 @@ process.on('exit', () => {
   for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
+/** The most recent lines a NodeProcess keeps (a cluster left running at LOG_LEVEL=debug prints without end). */
+export const KEPT_LINES = 10_000;
+/** A longer line is kept cut to this many characters, marked with `…`. */
+export const KEPT_LINE_CHARS = 16 * 1024;
+
 /** One leader or follower process that can be stopped, killed, paused and restarted on its port. */
 export class NodeProcess {
+  /**
+   * The lines the node printed, stdout and stderr alike, oldest first: at least the last
+   * KEPT_LINES (at most twice that), each cut to KEPT_LINE_CHARS. `onLine` sees every line whole.
+   */
   readonly lines: string[] = [];
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
@@ -69,7 +78,9 @@ export class NodeProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => (live.delete(child), resolve(code))));
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
-        this.lines.push(line);
+        this.lines.push(line.length > KEPT_LINE_CHARS ? `${line.slice(0, KEPT_LINE_CHARS)}…` : line);
+        // Dropped in one go once twice the bound: a splice per line would copy the array each time.
+        if (this.lines.length >= 2 * KEPT_LINES) this.lines.splice(0, this.lines.length - KEPT_LINES);
         this.options.onLine?.(this.name, line);
       });
     }
