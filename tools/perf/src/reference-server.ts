@@ -7,9 +7,8 @@
  * system of the theory: what it measures above the theory is the floor the load generator,
  * the timers and loopback add. Runs as its own process, like a leader.
  */
-import http from 'node:http';
-import querystring from 'node:querystring';
-import { sampleQuorumDelay, type DelayModel } from './delay-model';
+import type { DelayModel } from './delay-model';
+import { referenceServer } from './reference-handler';
 
 interface ReferenceConfig extends DelayModel {
   readonly port: number;
@@ -36,43 +35,7 @@ function parseConfig(env: NodeJS.ProcessEnv): ReferenceConfig {
 }
 
 const config = parseConfig(process.env);
-const values = new Map<string, { value: unknown; version: number }>();
-let version = 0;
-
-/** A JSON answer, as the leader's raw write path sends one. */
-function answer(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-const server = http.createServer((req, res) => {
-  // Split by hand, as the leader's raw write path does: WHATWG URL parsing costs more.
-  const target = req.url ?? '/';
-  const queryAt = target.indexOf('?');
-  const pathname = queryAt < 0 ? target : target.slice(0, queryAt);
-  if (req.method === 'GET' && pathname === '/health') return answer(res, 200, { status: 'ok', role: 'leader' });
-  if (req.method !== 'PUT' || !pathname.startsWith('/kv/')) return answer(res, 404, { error: 'the reference server takes PUT /kv/:key only', code: 'ROUTE_NOT_FOUND' });
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    let body: { value?: unknown };
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value?: unknown };
-    } catch {
-      return answer(res, 400, { error: 'malformed JSON body', code: 'MALFORMED_JSON' });
-    }
-    const w = queryAt < 0 ? undefined : querystring.parse(target.slice(queryAt + 1)).w;
-    const quorum = Math.min(Number(w ?? 0) || 0, config.followers);
-    const key = decodeURIComponent(pathname.slice('/kv/'.length));
-    version++;
-    values.set(key, { value: body?.value, version });
-    const written = { key, version, acks: quorum, quorum };
-    const delay = sampleQuorumDelay(config, quorum, Math.random);
-    if (delay > 0) setTimeout(() => answer(res, 200, written), delay);
-    else answer(res, 200, written);
-  });
-});
+const server = referenceServer(config);
 server.listen(config.port, config.host, () => {
   process.stdout.write(`reference ready on http://${config.host}:${config.port}: delay ${config.minDelayMs}-${config.maxDelayMs} ms over ${config.followers} simulated followers\n`);
 });
