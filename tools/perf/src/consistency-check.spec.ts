@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { checkConsistency } from './consistency-check';
 import { sameRead } from './node-reader';
 
@@ -86,5 +86,28 @@ describe('checkConsistency', () => {
     const report = await checkConsistency({ leaderUrl: leader, followerUrls: ['http://127.0.0.1:1'], keys: ['k0'], stormEndedAtEpochMs: Date.now(), timeoutMs: 0, readTimeoutMs: 500 });
     expect(report).toMatchObject({ converged: false, firstReadMismatches: 1, rounds: 1 });
     expect(report.examples[0]).toMatch(/k0: error \(connect ECONNREFUSED/);
+  });
+
+  it('gives a follower that accepts and never answers one read deadline per round, not one per 8 of its keys', async () => {
+    const many = Array.from({ length: 80 }, (_, i) => `k${i}`);
+    const leader = await start(new Map(many.map((key, i) => [key, { value: 'v', version: i + 1 }])));
+    const sockets = new Set<net.Socket>();
+    const wedged = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => wedged.listen(0, '127.0.0.1', resolve));
+    closers.push(() => {
+      sockets.forEach((socket) => socket.destroy());
+      return new Promise((resolve) => wedged.close(resolve));
+    });
+    const url = `http://127.0.0.1:${(wedged.address() as AddressInfo).port}`;
+    const started = Date.now();
+    const report = await checkConsistency({ leaderUrl: leader, followerUrls: [url], keys: many, stormEndedAtEpochMs: Date.now(), timeoutMs: 0, readTimeoutMs: 200 });
+    // 80 keys over 8 connections would be 10 deadlines (2 s) read by read.
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(report).toMatchObject({ converged: false, rounds: 1, firstReadMismatches: 80 });
+    expect(report.examples[0]).toBe(`${url} k0: error (no whole answer within 200 ms), leader v1`);
+    expect(report.examples.some((example) => example.includes('given up this round'))).toBe(true);
   });
 });

@@ -38,7 +38,9 @@ function describeRead(read: KeyRead): string {
 /**
  * Reads every key from the leader and every follower, counts the follower reads that differ
  * from the leader's, and repeats until none do or the time limit passes. The round count is
- * bounded by the time limit and the pause between rounds.
+ * bounded by the time limit and the pause between rounds; a round, by the reads' deadline
+ * (`readTimeoutMs`, ms) times the keys over 8 connections per node, and by one deadline for a
+ * node that does not answer.
  */
 export async function checkConsistency(options: ConsistencyCheckOptions): Promise<ConsistencyReport> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -46,7 +48,21 @@ export async function checkConsistency(options: ConsistencyCheckOptions): Promis
   const pairs = options.keys.length * options.followerUrls.length;
   const deadline = Date.now() + options.timeoutMs;
   const maxRounds = Math.ceil(options.timeoutMs / pollIntervalMs) + 1;
-  const read = (url: string) => Promise.all(options.keys.map((key) => readKey(agent, url, key, options.readTimeoutMs)));
+  /**
+   * One node's reads of a round. Each read's deadline runs once it has a connection, so a
+   * node that accepts and never answers would hold the round for keys ÷ 8 deadlines: once one
+   * read timed out, the node's other reads this round are given up (errors, read next round).
+   */
+  const read = (url: string): Promise<KeyRead[]> => {
+    const giveUp = new AbortController();
+    return Promise.all(
+      options.keys.map(async (key) => {
+        const result = await readKey(agent, url, key, options.readTimeoutMs, giveUp.signal);
+        if (result.kind === 'error' && result.timedOut) giveUp.abort(new Error(`given up this round: another read had no answer within ${options.readTimeoutMs} ms`));
+        return result;
+      }),
+    );
+  };
   let firstReadMismatches = -1;
   let examples: string[] = [];
   let mismatches = pairs;

@@ -98,7 +98,7 @@ describe('requestAnswer: a deadline on the whole answer, and a bound on its size
       const url = await serve(trickleForever(' ', 20));
       const agent = new http.Agent({ keepAlive: true });
       try {
-        await expect(readKey(agent, url, 'k', 200)).resolves.toEqual({ kind: 'error', reason: 'no whole answer within 200 ms' });
+        await expect(readKey(agent, url, 'k', 200)).resolves.toEqual({ kind: 'error', reason: 'no whole answer within 200 ms', timedOut: true });
       } finally {
         agent.destroy();
       }

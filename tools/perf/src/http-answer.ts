@@ -11,6 +11,8 @@ export interface AnswerRequest {
   readonly timeoutMs: number;
   /** The most body bytes read; a longer answer is an error, not a truncated one. */
   readonly maxBytes: number;
+  /** Gives the request up, waiting for a connection or not: it fails with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** A whole answer: its status and its body as UTF-8 text. */
@@ -28,6 +30,8 @@ export class AnswerError extends Error {
   constructor(
     readonly url: string,
     readonly reason: string,
+    /** The deadline passed: no whole answer within `timeoutMs`. */
+    readonly timedOut = false,
   ) {
     super(`${url}: ${reason}`);
     this.name = 'AnswerError';
@@ -40,15 +44,17 @@ export class AnswerError extends Error {
  * answer trickling in a byte at a time never reaches; this is a deadline, as the storm's
  * writes and the client library's requests have. It runs from the moment the request gets
  * its connection (connecting included), not from the call: a check that sends thousands of
- * reads through an agent of a few sockets queues most of them, and the queue is the caller's.
- * A 200 whose body has neither a Content-Length nor chunked framing is refused (`answer
- * without a length`): cut off by the server's close, it could not be told from whole.
+ * reads through an agent of a few sockets queues most of them, and the queue is the caller's
+ * to bound (`signal`: checkConsistency gives up on a node's other reads once one timed out).
+ * An answer with a body but neither a Content-Length nor chunked framing (any status but
+ * 204 and 304) is refused (`answer without a length`): cut off by the server's close, it
+ * could not be told from whole.
  * Plain `http`, not @kv/client: these reads run between storms and must be cheap and know
  * nothing of failover.
  *
  * Rejects with an AnswerError naming the URL and the problem: `no whole answer within N ms`,
- * `answer over N bytes`, `answer cut off`, `answer without a length`, or the socket's own
- * error (ECONNREFUSED...).
+ * `answer over N bytes`, `answer cut off`, `answer without a length`, the signal's reason,
+ * or the socket's own error (ECONNREFUSED...).
  */
 export function requestAnswer(url: string | URL, request: AnswerRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -63,8 +69,8 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
       clearTimeout(deadline);
       outcome();
     };
-    const fail = (reason: string): void => settle(() => reject(new AnswerError(target.href, reason)));
-    const outgoing = http.request(target, { method: request.method ?? 'GET', agent: request.agent, headers }, (response) => {
+    const fail = (reason: string, timedOut = false): void => settle(() => reject(new AnswerError(target.href, reason, timedOut)));
+    const outgoing = http.request(target, { method: request.method ?? 'GET', agent: request.agent, headers, signal: request.signal }, (response) => {
       const status = response.statusCode ?? 0;
       const framed = response.headers['content-length'] !== undefined || /chunked/i.test(response.headers['transfer-encoding'] ?? '');
       if (!framed && status !== 204 && status !== 304) {
@@ -94,11 +100,14 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
     outgoing.once('socket', () => {
       if (settled) return;
       deadline = setTimeout(() => {
-        fail(`no whole answer within ${request.timeoutMs} ms`);
+        fail(`no whole answer within ${request.timeoutMs} ms`, true);
         outgoing.destroy();
       }, timerMs(request.timeoutMs));
     });
-    outgoing.on('error', (error) => fail(error.message));
+    outgoing.on('error', (error) => {
+      const given = request.signal?.aborted ? request.signal.reason : undefined;
+      fail(given instanceof Error ? given.message : error.message);
+    });
     outgoing.end(payload);
   });
 }

@@ -5,7 +5,7 @@ import { AnswerError, requestAnswer, type Answer } from './http-answer';
 export type KeyRead =
   | { readonly kind: 'value'; readonly version: number; readonly value: string }
   | { readonly kind: 'absent' }
-  | { readonly kind: 'error'; readonly reason: string };
+  | { readonly kind: 'error'; readonly reason: string; readonly timedOut?: boolean };
 
 /** Two reads agree when both hold the same version with the same value, or both lack the key. */
 export function sameRead(a: KeyRead, b: KeyRead): boolean {
@@ -19,17 +19,19 @@ const MAX_READ_BYTES = 4 * 1024 * 1024;
 
 /**
  * `GET /kv/:key` on one node, on a keep-alive connection; never rejects, an error is a read too.
- * `timeoutMs` is a deadline on the whole answer (ms). Raw `http`, not @kv/client: the client
+ * `timeoutMs` is a deadline on the whole answer (ms), from when the read gets a connection;
+ * `signal` gives it up, waiting for one or not. Raw `http`, not @kv/client: the client
  * read about half as fast (1.9k against 3.6-4.3k GETs/s, measured 2026-11-30), which would add
  * to the convergence time this check reports.
  */
-export async function readKey(agent: http.Agent, baseUrl: string, key: string, timeoutMs: number): Promise<KeyRead> {
+export async function readKey(agent: http.Agent, baseUrl: string, key: string, timeoutMs: number, signal?: AbortSignal): Promise<KeyRead> {
   let answer: Answer;
   try {
-    answer = await requestAnswer(new URL(`/kv/${encodeURIComponent(key)}`, baseUrl), { agent, timeoutMs, maxBytes: MAX_READ_BYTES });
+    answer = await requestAnswer(new URL(`/kv/${encodeURIComponent(key)}`, baseUrl), { agent, timeoutMs, maxBytes: MAX_READ_BYTES, signal });
   } catch (error) {
     // The check names the node already: the reason alone.
-    return { kind: 'error', reason: error instanceof AnswerError ? error.reason : String(error) };
+    if (!(error instanceof AnswerError)) return { kind: 'error', reason: String(error) };
+    return error.timedOut ? { kind: 'error', reason: error.reason, timedOut: true } : { kind: 'error', reason: error.reason };
   }
   if (answer.status === 404) return { kind: 'absent' };
   if (answer.status !== 200) return { kind: 'error', reason: `HTTP ${answer.status}` };
