@@ -23,9 +23,9 @@ async function flipBitInRecordOf(file: string, key: string): Promise<{ start: nu
 
 /** Restarts `node`, expecting it to refuse: returns its exit code and the lines it printed this time. */
 async function refusedStart(node: NodeProcess): Promise<{ code: number | null; lines: string[] }> {
-  const seen = node.lines.length;
+  const seen = node.lineCount;
   await expect(node.start()).rejects.toThrow(/exited with code 1 before it was ready/);
-  return { code: await node.waitExit(), lines: node.lines.slice(seen) };
+  return { code: await node.waitExit(), lines: node.linesSince(seen) };
 }
 
 describe('DATA_DIR: damage in the middle of a log stops the node, never cut as a torn tail', () => {

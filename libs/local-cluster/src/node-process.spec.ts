@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { KEPT_LINE_CHARS, KEPT_LINES, NodeProcess } from './node-process';
+import { KEPT_LINE_CHARS, KEPT_LINES, LineSplitter, MAX_LINE_CHARS, NodeProcess } from './node-process';
 import { freePort } from './free-port';
 
 /** A stand-in node: answers /health, logs a ready line, exits 0 on SIGTERM. */
@@ -66,6 +66,10 @@ describe('NodeProcess', () => {
     expect(n.lines[n.lines.length - 1]).toBe(last);
     expect(n.lines.length).toBeGreaterThanOrEqual(KEPT_LINES);
     expect(n.lines.length).toBeLessThan(2 * KEPT_LINES);
+    // What was printed after a moment, found by the count, not by an index the dropping shifted.
+    expect(n.lineCount).toBe(3 * KEPT_LINES + 2);
+    expect(n.linesSince(n.lineCount - 3)).toEqual([`line ${3 * KEPT_LINES - 3}`, `line ${3 * KEPT_LINES - 2}`, last]);
+    expect(n.linesSince(0)).toEqual(n.lines);
     const seen: string[] = [];
     const whole = new NodeProcess({ name: 'n2', role: 'follower', script, host: '127.0.0.1', port: await freePort(), env: { LONG_LINE: String(KEPT_LINE_CHARS + 100) }, readyTimeoutMs: 5000, onLine: (_name, line) => seen.push(line) });
     started.push(whole);
@@ -90,5 +94,25 @@ describe('NodeProcess', () => {
   it('reports a node that exits before it is ready, with its output', async () => {
     const n = await node({ FAIL_AT_START: 'PORT' });
     await expect(n.start()).rejects.toThrow(/exited with code 1 before it was ready:\nbad config: PORT/);
+  });
+});
+
+describe('LineSplitter', () => {
+  const split = (chunks: string[], end = true) => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line));
+    for (const chunk of chunks) splitter.push(chunk);
+    if (end) splitter.end();
+    return lines;
+  };
+
+  it('splits lines cut anywhere, drops the \\r of \\r\\n, and keeps a last line without its newline', () => {
+    expect(split(['a\nb', 'c\r', '\n\nd'])).toEqual(['a', 'bc', '', 'd']);
+    expect(split(['x\n'])).toEqual(['x']);
+  });
+
+  it('cuts a line past MAX_LINE_CHARS, buffering no more of it, and goes on with the next line', () => {
+    const lines = split(['y'.repeat(MAX_LINE_CHARS - 1), 'y'.repeat(MAX_LINE_CHARS), 'z'.repeat(10), '\nnext\n']);
+    expect(lines).toEqual([`${'y'.repeat(MAX_LINE_CHARS)}…`, 'next']);
   });
 });

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
 
 export type Role = 'leader' | 'follower';
 
@@ -25,14 +24,68 @@ process.on('exit', () => {
 export const KEPT_LINES = 10_000;
 /** A longer line is kept cut to this many characters, marked with `…`. */
 export const KEPT_LINE_CHARS = 16 * 1024;
+/** A longer line is cut to this many characters, marked with `…`, even for `onLine`: a line without its end is not buffered for ever. */
+export const MAX_LINE_CHARS = 1024 * 1024;
+
+/** A copy of `text` that holds only its own characters (a slice of a long string keeps the whole string alive). */
+const detached = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
+
+/**
+ * Splits a stream's text into lines (`\n`, a `\r` before it dropped), cutting any line to
+ * MAX_LINE_CHARS: what was read of a line without an end is never more than that.
+ */
+export class LineSplitter {
+  private partial = '';
+  private cut = false;
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: string): void {
+    let start = 0;
+    for (let newline = chunk.indexOf('\n'); newline >= 0; newline = chunk.indexOf('\n', start)) {
+      this.take(chunk.slice(start, newline));
+      this.emit();
+      start = newline + 1;
+    }
+    this.take(chunk.slice(start));
+  }
+
+  /** The stream ended: a last line without its newline is still a line. */
+  end(): void {
+    if (this.partial !== '' || this.cut) this.emit();
+  }
+
+  private take(text: string): void {
+    if (this.cut) return;
+    const room = MAX_LINE_CHARS - this.partial.length;
+    if (text.length > room) {
+      this.partial += text.slice(0, room);
+      this.cut = true;
+    } else {
+      this.partial += text;
+    }
+  }
+
+  private emit(): void {
+    const line = this.partial.endsWith('\r') ? this.partial.slice(0, -1) : this.partial;
+    const whole = this.cut ? `${line}…` : line;
+    this.partial = '';
+    this.cut = false;
+    this.onLine(whole);
+  }
+}
 
 /** One leader or follower process that can be stopped, killed, paused and restarted on its port. */
 export class NodeProcess {
   /**
    * The lines the node printed, stdout and stderr alike, oldest first: at least the last
-   * KEPT_LINES (at most twice that), each cut to KEPT_LINE_CHARS. `onLine` sees every line whole.
+   * KEPT_LINES (at most twice that), each cut to KEPT_LINE_CHARS. `onLine` sees every line
+   * (cut only past MAX_LINE_CHARS). Indexes shift when old lines are dropped: to take what
+   * was printed after some moment, note `lineCount` then and call `linesSince`.
    */
   readonly lines: string[] = [];
+  /** Lines printed since this object was made, dropped ones included. */
+  lineCount = 0;
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
   env: Record<string, string>;
@@ -77,14 +130,26 @@ export class NodeProcess {
     live.add(child);
     this.exited = new Promise((resolve) => child.once('exit', (code) => (live.delete(child), resolve(code))));
     for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => {
-        this.lines.push(line.length > KEPT_LINE_CHARS ? `${line.slice(0, KEPT_LINE_CHARS)}…` : line);
-        // Dropped in one go once twice the bound: a splice per line would copy the array each time.
-        if (this.lines.length >= 2 * KEPT_LINES) this.lines.splice(0, this.lines.length - KEPT_LINES);
-        this.options.onLine?.(this.name, line);
-      });
+      const splitter = new LineSplitter((line) => this.keep(line));
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => splitter.push(chunk));
+      stream.on('end', () => splitter.end());
     }
     await this.waitHealthy(this.options.readyTimeoutMs ?? 15_000);
+  }
+
+  /** The lines printed after `lineCount` was `count`, those still kept. */
+  linesSince(count: number): string[] {
+    const dropped = this.lineCount - this.lines.length;
+    return this.lines.slice(Math.max(0, count - dropped));
+  }
+
+  private keep(line: string): void {
+    this.lineCount++;
+    this.lines.push(line.length > KEPT_LINE_CHARS ? detached(`${line.slice(0, KEPT_LINE_CHARS)}…`) : line);
+    // Dropped in one go once twice the bound: a splice per line would copy the array each time.
+    if (this.lines.length >= 2 * KEPT_LINES) this.lines.splice(0, this.lines.length - KEPT_LINES);
+    this.options.onLine?.(this.name, line);
   }
 
   /** SIGTERM and wait for the exit code (the contract: 0 after finishing requests in flight). */
