@@ -121,4 +121,27 @@ describe('ReplicationStreams: one deadline, the oldest frame’s, from when it b
       await follower.stop();
     }
   });
+
+  it.each([
+    ['an answer line that is JSON but not an object', 200, 'null\n', 'invalid answer from follower: a malformed stream frame'],
+    ['an answer line that is an array', 200, '[1]\n', 'invalid answer from follower: a malformed stream frame'],
+    ['a refusal whose body is null', 503, 'null', 'HTTP 503'],
+  ])('fails the frames in flight on %s, and the leader goes on', async (_name, status, text, message) => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/x-ndjson' });
+      if (status === 200) req.once('data', () => res.write(text));
+      else res.end(text);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const streams = new ReplicationStreams({ clusterToken: null });
+    try {
+      expect(await settle(streams.send(url, heartbeat, 'rep-1', 2000))).toBe(message);
+    } finally {
+      streams.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -26,6 +26,20 @@ export function createRequestSerializer(): (request: ReplicateRequest) => string
   };
 }
 
+/**
+ * `text` as a JSON object; null when it is not JSON or not an object (`null`, a number, an
+ * array): a follower's answer is read as an object, and anything else must not be touched.
+ */
+function parseObject(text: string): Record<string, unknown> | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+}
+
 /** An answer line is a follower's position or a refusal: never this long. */
 const MAX_ANSWER_LINE_BYTES = 64 * 1024;
 /** A stream is replaced by a fresh one after this long, well within Node's server request timeout (300 s). */
@@ -54,10 +68,11 @@ interface PendingFrame {
  * one write. Any failure of the stream (refused, reset, a frame unanswered within the timeout)
  * fails every frame in flight, as a failed request would, and the next send opens a new one.
  *
- * The follower applies and answers frames in the order they were sent, so a frame cannot be
- * answered before the frames ahead of it: one deadline runs, the oldest unanswered frame's,
- * from when it became the oldest (sent, or the frame ahead answered). A heartbeat behind a
- * batch of several MiB waits for the batch's longer deadline, not its own from its sending.
+ * The follower applies frames in the order they were sent (it may answer a refusal sooner),
+ * so a frame cannot be applied before the frames ahead of it: one deadline runs, the oldest
+ * unanswered frame's, from when it became the oldest (sent, or the frame ahead answered). A
+ * heartbeat behind a batch of several MiB waits for the batch's longer deadline, not its own
+ * from its sending; a frame answered out of turn settles and leaves the deadline as it is.
  */
 class StreamLink {
   private readonly request: http.ClientRequest;
@@ -180,12 +195,7 @@ class StreamLink {
       });
       response.on('end', () => {
         if (status === 404) return this.fail(new StreamUnsupported(`${REPLICATION_STREAM_PATH} not served`));
-        let reason: unknown;
-        try {
-          reason = (JSON.parse(text) as { error?: unknown }).error;
-        } catch {
-          reason = undefined;
-        }
+        const reason = parseObject(text)?.error;
         this.fail(new Error(`HTTP ${status}${typeof reason === 'string' ? `: ${reason}` : ''}`));
       });
       return;
@@ -206,12 +216,8 @@ class StreamLink {
   }
 
   private answer(line: string): void {
-    let frame: { id?: unknown; status?: unknown; body?: unknown };
-    try {
-      frame = JSON.parse(line) as typeof frame;
-    } catch {
-      return this.fail(new Error('invalid answer from follower: a malformed stream frame'));
-    }
+    const frame = parseObject(line);
+    if (frame === null) return this.fail(new Error('invalid answer from follower: a malformed stream frame'));
     const status = typeof frame.status === 'number' ? frame.status : 0;
     if (frame.id === null) {
       // A frame the follower could not even read (too large): the stream is gone with it.
