@@ -19,9 +19,11 @@ function refuse(res: http.ServerResponse, status: number, code: string, error: s
  * The reference server's handler (reference-server.ts runs it as its own process): answers
  * `PUT /kv/:key` like a leader would, after the delay model's wait for a `?w=k` write, and
  * `GET /health`; anything else is a 404. Bad input is refused as the leader refuses it and
- * changes nothing: a key that is not valid percent-encoding 400 `INVALID_KEY`, a body that
- * is not JSON 400 `MALFORMED_JSON`, a body over the leader's limit (CLIENT_BODY_LIMIT_BYTES)
- * 413 `PAYLOAD_TOO_LARGE`, the rest of it read and dropped.
+ * changes nothing: an empty key or one that is not valid percent-encoding 400 `INVALID_KEY`,
+ * a `w` that is not one integer from 0 to the followers 400 `INVALID_QUERY`, a body that is
+ * not JSON 400 `MALFORMED_JSON`, a body over the leader's limit (CLIENT_BODY_LIMIT_BYTES) 413
+ * `PAYLOAD_TOO_LARGE`, the rest of it read and dropped. What it does not check (the body's
+ * shape, the key's length) the storm never sends wrong.
  */
 export function referenceServer(config: DelayModel): http.Server {
   const values = new Map<string, { value: unknown; version: number }>();
@@ -39,6 +41,12 @@ export function referenceServer(config: DelayModel): http.Server {
     } catch {
       return refuse(res, 400, 'INVALID_KEY', 'key is not valid percent-encoding');
     }
+    if (key === '') return refuse(res, 400, 'INVALID_KEY', 'key must not be empty');
+    const w = queryAt < 0 ? undefined : querystring.parse(target.slice(queryAt + 1)).w;
+    if (w !== undefined && (typeof w !== 'string' || !/^\d{1,9}$/.test(w) || Number(w) > config.followers)) {
+      return refuse(res, 400, 'INVALID_QUERY', `w must be an integer from 0 to ${config.followers}, the number of followers (got ${JSON.stringify(w)})`);
+    }
+    const quorum = Number(w ?? 0);
     const chunks: Buffer[] = [];
     let bytes = 0;
     let refused = false;
@@ -61,8 +69,6 @@ export function referenceServer(config: DelayModel): http.Server {
       } catch {
         return refuse(res, 400, 'MALFORMED_JSON', 'malformed JSON body');
       }
-      const w = queryAt < 0 ? undefined : querystring.parse(target.slice(queryAt + 1)).w;
-      const quorum = Math.min(Number(w ?? 0) || 0, config.followers);
       version++;
       values.set(key, { value: body?.value, version });
       const written = { key, version, acks: quorum, quorum };
