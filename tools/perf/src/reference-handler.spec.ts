@@ -30,7 +30,7 @@ describe('the reference server', () => {
 
   it('refuses bad input with the leader’s codes, changes nothing, and goes on serving', async () => {
     const before = (await put('/kv/v', '{"value":0}')).body.version as number;
-    expect(await put('/kv/%ZZ', '{"value":1}')).toEqual({ status: 400, body: { code: 'INVALID_KEY', error: 'key is not valid percent-encoding' } });
+    expect(await put('/kv/%ZZ', '{"value":1}')).toEqual({ status: 400, body: { code: 'MALFORMED_URL', error: 'malformed percent-encoding in the URL' } });
     expect(await put('/kv/k', '{"value":')).toEqual({ status: 400, body: { code: 'MALFORMED_JSON', error: 'malformed JSON body' } });
     expect(await put('/kv/', '{"value":1}')).toEqual({ status: 400, body: { code: 'INVALID_KEY', error: 'key must not be empty' } });
     for (const w of ['9', '-5', '2.5', 'x', '1&w=2']) {

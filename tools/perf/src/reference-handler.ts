@@ -19,10 +19,10 @@ function refuse(res: http.ServerResponse, status: number, code: string, error: s
  * The reference server's handler (reference-server.ts runs it as its own process): answers
  * `PUT /kv/:key` like a leader would, after the delay model's wait for a `?w=k` write, and
  * `GET /health`; anything else is a 404. Bad input is refused as the leader refuses it and
- * changes nothing: an empty key or one that is not valid percent-encoding 400 `INVALID_KEY`,
- * a `w` that is not one integer from 0 to the followers 400 `INVALID_QUERY`, a body that is
- * not JSON 400 `MALFORMED_JSON`, a body over the leader's limit (CLIENT_BODY_LIMIT_BYTES) 413
- * `PAYLOAD_TOO_LARGE`, the rest of it read and dropped. What it does not check (the body's
+ * changes nothing: a key that is not valid percent-encoding 400 `MALFORMED_URL`, an empty
+ * key 400 `INVALID_KEY`, a `w` that is not one integer from 0 to the followers 400
+ * `INVALID_QUERY`, a body that is not JSON 400 `MALFORMED_JSON`, a body over the leader's
+ * limit (CLIENT_BODY_LIMIT_BYTES) 413 `PAYLOAD_TOO_LARGE`, the rest of it read and dropped. What it does not check (the body's
  * shape, the key's length) the storm never sends wrong.
  */
 export function referenceServer(config: DelayModel): http.Server {
@@ -39,7 +39,7 @@ export function referenceServer(config: DelayModel): http.Server {
     try {
       key = decodeURIComponent(pathname.slice('/kv/'.length));
     } catch {
-      return refuse(res, 400, 'INVALID_KEY', 'key is not valid percent-encoding');
+      return refuse(res, 400, 'MALFORMED_URL', 'malformed percent-encoding in the URL');
     }
     if (key === '') return refuse(res, 400, 'INVALID_KEY', 'key must not be empty');
     const w = queryAt < 0 ? undefined : querystring.parse(target.slice(queryAt + 1)).w;
