@@ -146,7 +146,8 @@ export class NodeProcess {
 
   private keep(line: string): void {
     this.lineCount++;
-    this.lines.push(line.length > KEPT_LINE_CHARS ? detached(`${line.slice(0, KEPT_LINE_CHARS)}…`) : line);
+    // A copy either way: a line split from a chunk shares the chunk's memory, a long neighbour's too.
+    this.lines.push(detached(line.length > KEPT_LINE_CHARS ? `${line.slice(0, KEPT_LINE_CHARS)}…` : line));
     // Dropped in one go once twice the bound: a splice per line would copy the array each time.
     if (this.lines.length >= 2 * KEPT_LINES) this.lines.splice(0, this.lines.length - KEPT_LINES);
     this.options.onLine?.(this.name, line);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { readKey, sameRead, type KeyRead } from './node-reader';
 
@@ -55,6 +56,8 @@ export async function checkConsistency(options: ConsistencyCheckOptions): Promis
    */
   const read = (url: string): Promise<KeyRead[]> => {
     const giveUp = new AbortController();
+    // Every read of the round listens on it (Node warns past 10 listeners by default).
+    setMaxListeners(options.keys.length + 1, giveUp.signal);
     return Promise.all(
       options.keys.map(async (key) => {
         const result = await readKey(agent, url, key, options.readTimeoutMs, giveUp.signal);

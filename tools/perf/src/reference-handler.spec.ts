@@ -26,6 +26,8 @@ describe('the reference server', () => {
     expect(first).toEqual({ status: 200, body: { key: 'a/b', version: expect.any(Number), acks: 3, quorum: 3 } });
     expect(await put('/kv/a?w=5', '{"value":2}')).toEqual({ status: 200, body: { key: 'a', version: (first.body.version as number) + 1, acks: 5, quorum: 5 } });
     expect(await put('/kv/a', '{"value":2}')).toMatchObject({ status: 200, body: { acks: 0, quorum: 0 } });
+    // An empty w= is no w, as the leader drops empty parameters.
+    expect(await put('/kv/a?w=', '{"value":2}')).toMatchObject({ status: 200, body: { quorum: 0 } });
   });
 
   it('refuses bad input with the leader’s codes, changes nothing, and goes on serving', async () => {
@@ -33,7 +35,7 @@ describe('the reference server', () => {
     expect(await put('/kv/%ZZ', '{"value":1}')).toEqual({ status: 400, body: { code: 'MALFORMED_URL', error: 'malformed percent-encoding in the URL' } });
     expect(await put('/kv/k', '{"value":')).toEqual({ status: 400, body: { code: 'MALFORMED_JSON', error: 'malformed JSON body' } });
     expect(await put('/kv/', '{"value":1}')).toEqual({ status: 400, body: { code: 'INVALID_KEY', error: 'key must not be empty' } });
-    for (const w of ['9', '-5', '2.5', 'x', '1&w=2']) {
+    for (const w of ['9', '-5', '2.5', 'x', '1&w=2', '01', '00']) {
       expect(await put(`/kv/k?w=${w}`, '{"value":1}')).toMatchObject({ status: 400, body: { code: 'INVALID_QUERY' } });
     }
     const huge = `{"value":"${'x'.repeat(CLIENT_BODY_LIMIT_BYTES)}"}`;

@@ -42,8 +42,10 @@ export function referenceServer(config: DelayModel): http.Server {
       return refuse(res, 400, 'MALFORMED_URL', 'malformed percent-encoding in the URL');
     }
     if (key === '') return refuse(res, 400, 'INVALID_KEY', 'key must not be empty');
-    const w = queryAt < 0 ? undefined : querystring.parse(target.slice(queryAt + 1)).w;
-    if (w !== undefined && (typeof w !== 'string' || !/^\d{1,9}$/.test(w) || Number(w) > config.followers)) {
+    // An empty `w=` counts as absent, as the leader drops empty parameters; leading zeros are refused, as it refuses them.
+    const given = queryAt < 0 ? undefined : querystring.parse(target.slice(queryAt + 1)).w;
+    const w = given === '' ? undefined : given;
+    if (w !== undefined && (typeof w !== 'string' || !/^(0|[1-9]\d{0,8})$/.test(w) || Number(w) > config.followers)) {
       return refuse(res, 400, 'INVALID_QUERY', `w must be an integer from 0 to ${config.followers}, the number of followers (got ${JSON.stringify(w)})`);
     }
     const quorum = Number(w ?? 0);
