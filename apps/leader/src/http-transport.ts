@@ -19,6 +19,7 @@ import type { Entry } from '@kv/store';
 import { versionRanges, type Logger } from '@kv/node-kit';
 import type { RecoveryTransport, ReplicationTransport } from '@kv/replication';
 import { ReplicationStreams, StreamUnsupported } from './replication-stream';
+import { refusalMessage } from './refusal-message';
 
 /** A follower without the stream route is asked again after this long (it may have been upgraded). */
 const STREAM_RETRY_AFTER_MS = 60_000;
@@ -153,7 +154,7 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
       if (response.status !== 200) {
         const body = response.data as { error?: unknown; code?: unknown } | undefined;
         const reason = body?.error;
-        const message = `HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`;
+        const message = refusalMessage(response.status, reason);
         if (response.status === 409 && body?.code === 'STALE_LEADER') {
           traced?.[level]({ ...traceFields(requestId, follower, request, started), error: message }, 'replication request failed');
           throw new FollowerRefusedLeader(message);
@@ -187,7 +188,7 @@ export function createHttpTransport(options: HttpTransportOptions): ReplicationT
       }
       if (response.status !== 200) {
         const reason = (response.data as { error?: unknown } | undefined)?.error;
-        throw new Error(`HTTP ${response.status}${typeof reason === 'string' ? `: ${reason}` : ''}`);
+        throw new Error(refusalMessage(response.status, reason));
       }
       try {
         return parseEntriesPage(response.data);

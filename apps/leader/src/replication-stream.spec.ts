@@ -126,6 +126,7 @@ describe('ReplicationStreams: one deadline, the oldest frame’s, from when it b
     ['an answer line that is JSON but not an object', 200, 'null\n', 'invalid answer from follower: a malformed stream frame'],
     ['an answer line that is an array', 200, '[1]\n', 'invalid answer from follower: a malformed stream frame'],
     ['a refusal whose body is null', 503, 'null', 'HTTP 503'],
+    ['a refusal whose reason is 60 KB', 503, JSON.stringify({ error: 'r'.repeat(60_000) }), `HTTP 503: ${'r'.repeat(512)}…`],
   ])('fails the frames in flight on %s, and the leader goes on', async (_name, status, text, message) => {
     const server = http.createServer((req, res) => {
       req.resume();

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { CLUSTER_TOKEN_HEADER, REPLICATION_BODY_LIMIT_BYTES, REPLICATION_STREAM_PATH, entryJson, type ReplicateRequest } from '@kv/protocol';
+import { refusalMessage } from './refusal-message';
 
 /** What a follower answered to one replication request: the HTTP status and the parsed body. */
 export interface StreamAnswer {
@@ -196,7 +197,7 @@ class StreamLink {
       response.on('end', () => {
         if (status === 404) return this.fail(new StreamUnsupported(`${REPLICATION_STREAM_PATH} not served`));
         const reason = parseObject(text)?.error;
-        this.fail(new Error(`HTTP ${status}${typeof reason === 'string' ? `: ${reason}` : ''}`));
+        this.fail(new Error(refusalMessage(status, reason)));
       });
       return;
     }
@@ -222,7 +223,7 @@ class StreamLink {
     if (frame.id === null) {
       // A frame the follower could not even read (too large): the stream is gone with it.
       const reason = (frame.body as { error?: unknown } | undefined)?.error;
-      return this.fail(new Error(`HTTP ${status}${typeof reason === 'string' ? `: ${reason}` : ''}`));
+      return this.fail(new Error(refusalMessage(status, reason)));
     }
     const pending = typeof frame.id === 'number' ? this.pending.get(frame.id) : undefined;
     if (!pending) return;
