@@ -17,5 +17,6 @@ export {
 } from './errors';
 export type { ClientSideCode } from './errors';
 export { parseEndpoints, normalizeEndpoint } from './endpoints';
+export { boundedTimerMs } from './transport';
 export { SseParser } from './sse';
 export type { SseMessage } from './sse';

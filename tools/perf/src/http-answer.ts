@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { boundedTimerMs } from '@kv/client';
 
 /** One request of the storm's own reads (convergence, metrics, etcd's gateway). */
 export interface AnswerRequest {
@@ -7,7 +8,7 @@ export interface AnswerRequest {
   readonly json?: unknown;
   /** Keep-alive connections to reuse; Node's global agent when absent. */
   readonly agent?: http.Agent;
-  /** A deadline on the whole answer, headers and body, in ms from the request. */
+  /** A deadline on the whole answer, headers and body, in ms from when the request has its connection (as @kv/client's boundedTimerMs takes it: 0 or infinite is none, past 2^31 − 1 ms that long). */
   readonly timeoutMs: number;
   /** The most body bytes read; a longer answer is an error, not a truncated one. */
   readonly maxBytes: number;
@@ -21,9 +22,15 @@ export interface Answer {
   readonly text: string;
 }
 
-/** The longest delay a Node timer holds (2^31 − 1 ms): a longer one fires at once, so it is taken as this long. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-const timerMs = (ms: number): number => Math.min(ms, MAX_TIMER_MS);
+/**
+ * Whether an answer's body has its end marked (a Content-Length, or chunked framing), from
+ * its headers as Node or undici give them. One without either ends with the connection, so a
+ * body cut off by a reset cannot be told from a whole one.
+ */
+export function hasBodyFraming(contentLength: unknown, transferEncoding: string | string[] | undefined): boolean {
+  const encoding = Array.isArray(transferEncoding) ? transferEncoding.join(',') : (transferEncoding ?? '');
+  return contentLength !== undefined || /chunked/i.test(encoding);
+}
 
 /** Why a request got no usable answer: `reason` alone, and the message naming the URL too. */
 export class AnswerError extends Error {
@@ -72,8 +79,7 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
     const fail = (reason: string, timedOut = false): void => settle(() => reject(new AnswerError(target.href, reason, timedOut)));
     const outgoing = http.request(target, { method: request.method ?? 'GET', agent: request.agent, headers, signal: request.signal }, (response) => {
       const status = response.statusCode ?? 0;
-      const framed = response.headers['content-length'] !== undefined || /chunked/i.test(response.headers['transfer-encoding'] ?? '');
-      if (!framed && status !== 204 && status !== 304) {
+      if (!hasBodyFraming(response.headers['content-length'], response.headers['transfer-encoding']) && status !== 204 && status !== 304) {
         fail('answer without a length');
         outgoing.destroy();
         return;
@@ -97,12 +103,13 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
       // A body cut by a reset may close without an error or an end.
       response.on('close', () => response.complete || fail('answer cut off'));
     });
+    const timeoutMs = boundedTimerMs(request.timeoutMs);
     outgoing.once('socket', () => {
-      if (settled) return;
+      if (settled || timeoutMs === null) return;
       deadline = setTimeout(() => {
         fail(`no whole answer within ${request.timeoutMs} ms`, true);
         outgoing.destroy();
-      }, timerMs(request.timeoutMs));
+      }, timeoutMs);
     });
     outgoing.on('error', (error) => {
       const given = request.signal?.aborted ? request.signal.reason : undefined;
@@ -117,10 +124,12 @@ export function requestAnswer(url: string | URL, request: AnswerRequest): Promis
  * with `message` unless the returned `established()` is called first. Node's request timeout
  * is the socket's idle time, which a server sending 1xx answers or a trickle of bytes that
  * never establish the stream (no 200, no confirmation) never reaches. `established()` is safe
- * to call more than once; the request's own `close` clears the timer too.
+ * to call more than once; the request's own `close` clears the timer too. `timeoutMs` is
+ * taken as boundedTimerMs takes it (0 or infinite: none).
  */
 export function establishWithin(request: http.ClientRequest, timeoutMs: number, message: string): () => void {
-  const timer = setTimeout(() => request.destroy(new Error(message)), timerMs(timeoutMs));
+  const ms = boundedTimerMs(timeoutMs);
+  const timer = ms === null ? undefined : setTimeout(() => request.destroy(new Error(message)), ms);
   const established = () => clearTimeout(timer);
   request.once('close', established);
   return established;

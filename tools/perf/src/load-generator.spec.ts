@@ -220,24 +220,24 @@ describe('runStorm', () => {
     }
   };
 
+  /** Writes `text` on the socket every 100 ms for 6 s: never idle long enough for undici's own timeouts. */
+  const repeatFor = (socket: net.Socket, timers: Set<NodeJS.Timeout>, text: string) => {
+    const every = setInterval(() => void (socket.destroyed || socket.write(text)), 100);
+    timers.add(every);
+    timers.add(setTimeout(() => clearInterval(every), 6000));
+  };
+
   it('abandons an answer still coming at the deadline: a body that never ends does not hold the storm', async () => {
-    // A byte every 100 ms, for 6 s: never idle long enough for undici's own timeouts.
     const { sample, elapsedMs } = await stormRaw((socket, timers) => {
       socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
-      const byte = setInterval(() => void (socket.destroyed || socket.write('1\r\nx\r\n')), 100);
-      timers.add(byte);
-      timers.add(setTimeout(() => clearInterval(byte), 6000));
+      repeatFor(socket, timers, '1\r\nx\r\n');
     });
     expect(sample.failures).toEqual({ timeout: 2 });
     expect(elapsedMs).toBeLessThan(3000);
   });
 
   it('abandons 1xx answers that keep coming past the deadline', async () => {
-    const { sample, elapsedMs } = await stormRaw((socket, timers) => {
-      const hint = setInterval(() => void (socket.destroyed || socket.write('HTTP/1.1 103 Early Hints\r\n\r\n')), 100);
-      timers.add(hint);
-      timers.add(setTimeout(() => clearInterval(hint), 6000));
-    });
+    const { sample, elapsedMs } = await stormRaw((socket, timers) => repeatFor(socket, timers, 'HTTP/1.1 103 Early Hints\r\n\r\n'));
     expect(sample.failures).toEqual({ timeout: 2 });
     expect(elapsedMs).toBeLessThan(3000);
   });

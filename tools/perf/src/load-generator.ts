@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { hasBodyFraming } from './http-answer';
 import type { StormSample, StormSpec } from './storm-spec';
 
 /** etcd's HTTP gateway (grpc-gateway) for a KV put; etcd 3.4 serves it under /v3. */
@@ -96,8 +97,7 @@ function put(pool: Pool, method: 'PUT' | 'POST', path: string, body: string, tim
           onResponseStart: (controller, statusCode, headers) => {
             if (overdue(controller)) return;
             status = statusCode;
-            const encoding = headers['transfer-encoding'];
-            framed = headers['content-length'] !== undefined || /chunked/i.test(Array.isArray(encoding) ? encoding.join(',') : (encoding ?? ''));
+            framed = hasBodyFraming(headers['content-length'], headers['transfer-encoding']);
           },
           // The body is read to its end (and dropped): the latency ends when the answer has
           // fully arrived, as a client would see it.
